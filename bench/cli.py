@@ -1,0 +1,94 @@
+"""``gpo-bench``: the command-line tool. Bad input exits 2 with one line on stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+from typer.exceptions import TyperException
+
+from bench.algorithms import ALGORITHMS
+from bench.results import is_done
+
+app = typer.Typer(
+    help="Seeded GPO and baseline runs on gymnasium's MuJoCo tasks.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _group() -> None:
+    """Seeded GPO and baseline runs on gymnasium's MuJoCo tasks."""
+
+
+class BadInput(Exception):
+    """Input the user can fix; reported as one line with exit code 2."""
+
+
+def known_env(env_id: str) -> None:
+    import gymnasium as gym
+
+    if env_id not in gym.registry:
+        mujoco = sorted(
+            k for k, spec in gym.registry.items() if "mujoco" in str(spec.entry_point) and k.endswith("-v5")
+        )
+        raise BadInput(f"--env: unknown environment {env_id!r}; MuJoCo tasks: {', '.join(mujoco)}")
+
+
+@app.command()
+def train(
+    algo: str = typer.Option("ppo", help=f"one of {', '.join(ALGORITHMS)}"),
+    env: str = typer.Option("InvertedPendulum-v5", help="a gymnasium environment id"),
+    steps: int = typer.Option(50_000, help="training env-step budget"),
+    seed: int = typer.Option(0, help="the one seed that fixes everything"),
+    out: Path = typer.Option(Path("results/train"), help="folder for curve.parquet and run.json"),
+    eval_every: int = typer.Option(10, help="iterations between evaluations (0: never)"),
+    force: bool = typer.Option(False, "--force", help="overwrite a finished run"),
+) -> None:
+    """Train one policy with one learner and write its learning curve."""
+    from bench.runner import run_single
+
+    if algo not in ALGORITHMS:
+        raise BadInput(f"--algo: unknown algorithm {algo!r}; accepted: {', '.join(ALGORITHMS)}")
+    if steps <= 0:
+        raise BadInput(f"--steps must be a positive number of env steps, got {steps}")
+    if seed < 0:
+        raise BadInput(f"--seed must be >= 0, got {seed}")
+    known_env(env)
+    if is_done(out) and not force:
+        typer.echo(f"{out} holds a finished run; nothing to do (--force overwrites it)")
+        return
+    try:
+        run_single(algo, env, steps, seed, out, eval_every=eval_every)
+    except ValueError as error:  # configuration rejected on construction
+        raise BadInput(str(error)) from None
+    typer.echo(f"done: {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: click's usage errors and ours become one line and exit code 2."""
+    os.environ.setdefault("MUJOCO_GL", "osmesa")
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="gpo-bench", standalone_mode=False)
+    except typer.Abort:
+        print("gpo-bench: aborted", file=sys.stderr)
+        return 130
+    except (TyperException, BadInput) as error:
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        print(f"gpo-bench: error: {' '.join(message.split())}", file=sys.stderr)
+        return 2
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+def cli() -> None:
+    """Console-script wrapper: exit with :func:`main`'s code."""
+    raise SystemExit(main())

@@ -1,0 +1,197 @@
+"""Side-by-side speed and correctness benchmarks (run them; never time unit tests).
+
+    python -m bench.perf throughput --env HalfCheetah-v5
+        bare env steps/s, this project's PPO steps/s and stable-baselines3's PPO steps/s, measured
+        in one process in alternating rounds with identical hyperparameters and one thread;
+        prints one JSON line with env_sps, ours_sps, sb3_sps (medians over rounds) and ratios.
+    python -m bench.perf peer --env HalfCheetah-v5 --steps 200000 --seeds 3
+        trains this PPO and SB3's PPO with the same settings and prints both final returns.
+
+stable-baselines3 is a dev dependency used only here, never by the package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import gymnasium as gym
+import numpy as np
+
+from gpo.evaluation import evaluate
+from gpo.ppo import PPOConfig
+from gpo.trainer import EVAL_SEED_OFFSET, TrainConfig, Trainer
+
+PEER_EVAL_EPISODES = 10
+
+
+def limit_threads() -> None:
+    """One thread for torch and for NumPy's BLAS, the setting both sides are measured in."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+
+
+def env_sps(env_id: str, steps: int, seed: int = 0) -> float:
+    env = gym.make(env_id)
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    start = time.perf_counter()
+    for _ in range(steps):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            env.reset()
+    elapsed = time.perf_counter() - start
+    env.close()
+    return steps / elapsed
+
+
+def ours_trainer(env_id: str, steps: int, seed: int, eval_every: int = 0) -> Trainer:
+    return Trainer(TrainConfig(env_id, steps, seed=seed, learner=PPOConfig(), eval_every=eval_every))
+
+
+def ours_sps(env_id: str, steps: int, seed: int = 0) -> float:
+    trainer = ours_trainer(env_id, steps, seed)
+    start = time.perf_counter()
+    trainer.run()
+    elapsed = time.perf_counter() - start
+    trainer.close()
+    return steps / elapsed
+
+
+def sb3_model(env_id: str, seed: int):
+    """SB3 PPO with our defaults: same batch, epochs, minibatch size, lr, γ, λ, ε, coefficients,
+    2 × 64 tanh networks with orthogonal init, log σ₀ = 0, and VecNormalize for the same
+    observation normalisation and reward scaling."""
+    from stable_baselines3 import PPO as SB3PPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    cfg = PPOConfig()
+    venv = VecNormalize(make_vec_env(env_id, n_envs=cfg.n_envs, seed=seed), gamma=cfg.gamma)
+    return SB3PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=cfg.n_steps,
+        batch_size=cfg.n_steps * cfg.n_envs // cfg.n_minibatches,
+        n_epochs=cfg.n_epochs,
+        learning_rate=cfg.learning_rate,
+        gamma=cfg.gamma,
+        gae_lambda=cfg.gae_lambda,
+        clip_range=cfg.clip_coef,
+        ent_coef=cfg.ent_coef,
+        vf_coef=cfg.vf_coef,
+        max_grad_norm=cfg.max_grad_norm,
+        policy_kwargs={"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "log_std_init": 0.0},
+        device="cpu",
+        seed=seed,
+        verbose=0,
+    )
+
+
+def sb3_sps(env_id: str, steps: int, seed: int = 0) -> float:
+    model = sb3_model(env_id, seed)
+    start = time.perf_counter()
+    model.learn(steps)
+    elapsed = time.perf_counter() - start
+    model.get_env().close()
+    return steps / elapsed
+
+
+def throughput(args: argparse.Namespace) -> dict:
+    limit_threads()
+    samples: dict[str, list[float]] = {"env_sps": [], "ours_sps": [], "sb3_sps": []}
+    for r in range(args.rounds):  # alternate, so drifts in machine load hit all three alike
+        samples["env_sps"].append(env_sps(args.env, args.env_steps, seed=r))
+        samples["ours_sps"].append(ours_sps(args.env, args.steps, seed=r))
+        samples["sb3_sps"].append(sb3_sps(args.env, args.steps, seed=r))
+    result = {k: round(statistics.median(v), 1) for k, v in samples.items()}
+    result["ours_over_sb3"] = round(result["ours_sps"] / result["sb3_sps"], 3)
+    result["ours_over_env"] = round(result["ours_sps"] / result["env_sps"], 3)
+    result.update(env=args.env, steps=args.steps, rounds=args.rounds, threads=1)
+    return result
+
+
+def sb3_eval(model, env_id: str, n_episodes: int, seed: int) -> float:
+    env = gym.make(env_id)
+    venv = model.get_env()
+    obs, _ = env.reset(seed=seed)
+    returns = []
+    for _ in range(n_episodes):
+        total, done = 0.0, False
+        while not done:
+            action, _ = model.predict(venv.normalize_obs(obs[None]), deterministic=True)
+            obs, reward, terminated, truncated, _ = env.step(action[0])
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+        obs, _ = env.reset()
+    env.close()
+    return float(np.mean(returns))
+
+
+def peer(args: argparse.Namespace) -> dict:
+    limit_threads()
+    ours, sb3 = [], []
+    for seed in range(args.seeds):
+        trainer = ours_trainer(args.env, args.steps, seed)
+        trainer.run()
+        returns, _ = evaluate(
+            trainer.agent,
+            trainer.eval_env or gym.make(args.env),
+            PEER_EVAL_EPISODES,
+            seed + EVAL_SEED_OFFSET,
+        )
+        trainer.close()
+        ours.append(float(np.mean(returns)))
+        model = sb3_model(args.env, seed)
+        model.learn(args.steps)
+        sb3.append(sb3_eval(model, args.env, PEER_EVAL_EPISODES, seed + EVAL_SEED_OFFSET))
+        model.get_env().close()
+        print(f"seed {seed}: ours {ours[-1]:.1f}  sb3 {sb3[-1]:.1f}", file=sys.stderr, flush=True)
+    result = {
+        "env": args.env,
+        "steps": args.steps,
+        "seeds": args.seeds,
+        "metric": f"deterministic return of the final policy, mean of {PEER_EVAL_EPISODES} episodes",
+        "ours_returns": [round(x, 1) for x in ours],
+        "sb3_returns": [round(x, 1) for x in sb3],
+        "ours_mean": round(float(np.mean(ours)), 1),
+        "ours_std": round(float(np.std(ours)), 1),
+        "sb3_mean": round(float(np.mean(sb3)), 1),
+        "sb3_std": round(float(np.std(sb3)), 1),
+    }
+    result["ours_not_worse_by_1std"] = bool(
+        result["ours_mean"] >= result["sb3_mean"] - max(result["ours_std"], result["sb3_std"])
+    )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.perf", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("throughput", help="env vs ours vs SB3 PPO steps/s, side by side")
+    p.add_argument("--env", default="HalfCheetah-v5")
+    p.add_argument("--steps", type=int, default=20480, help="PPO training steps per measurement")
+    p.add_argument("--env-steps", type=int, default=20000, help="bare env steps per measurement")
+    p.add_argument("--rounds", type=int, default=3)
+    p = sub.add_parser("peer", help="final returns of ours vs SB3 PPO with the same settings")
+    p.add_argument("--env", default="HalfCheetah-v5")
+    p.add_argument("--steps", type=int, default=200_000)
+    p.add_argument("--seeds", type=int, default=3)
+    args = parser.parse_args(argv)
+    for name in ("steps", "env_steps", "rounds", "seeds"):
+        if getattr(args, name, 1) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    result = {"throughput": throughput, "peer": peer}[args.command](args)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""What PPO and A2C share: the learner interface and the rollout → training batch step.
+
+A learner turns a ``Rollout`` into parameter updates of an ``ActorCritic``. GPO's mutation
+operator (Section 3.1 of the paper) is exactly one of these learners run on each member.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from gpo.gae import gae
+from gpo.normalization import RewardScaler
+from gpo.policy import ActorCritic
+from gpo.rollout import Rollout
+
+Array = np.ndarray
+
+
+@dataclass
+class Batch:
+    """A rollout flattened over (T, N) with its advantages and value targets."""
+
+    obs: Array
+    actions: Array
+    log_probs: Array
+    means: Array
+    log_std: Array
+    values: Array
+    advantages: Array
+    returns: Array
+
+    def __len__(self) -> int:
+        return len(self.advantages)
+
+    def take(self, idx: Array) -> Batch:
+        return Batch(
+            self.obs[idx],
+            self.actions[idx],
+            self.log_probs[idx],
+            self.means[idx],
+            self.log_std,
+            self.values[idx],
+            self.advantages[idx],
+            self.returns[idx],
+        )
+
+
+def make_batch(rollout: Rollout, reward_scaler: RewardScaler | None, gamma: float, lam: float) -> Batch:
+    """Scale rewards (if the learner does), run GAE on the (T, N) block, then flatten."""
+    rewards = rollout.rewards
+    if reward_scaler is not None:
+        rewards = reward_scaler(rewards, rollout.terminated | rollout.truncated)
+    advantages, returns = gae(
+        rewards,
+        rollout.values,
+        rollout.next_values,
+        rollout.terminated,
+        rollout.truncated,
+        gamma,
+        lam,
+    )
+    T, N = rollout.rewards.shape
+    return Batch(
+        obs=rollout.obs.reshape(T * N, -1),
+        actions=rollout.actions.reshape(T * N, -1),
+        log_probs=rollout.log_probs.reshape(-1),
+        means=rollout.means.reshape(T * N, -1),
+        log_std=rollout.log_std,
+        values=rollout.values.reshape(-1),
+        advantages=advantages.reshape(-1),
+        returns=returns.reshape(-1),
+    )
+
+
+class Learner(Protocol):
+    """A policy-gradient learner: how much to sample per iteration, and how to update."""
+
+    n_envs: int
+    n_steps: int  # steps per environment per iteration
+
+    def update(self, agent: ActorCritic, rollout: Rollout, rng: np.random.Generator) -> dict:
+        """Improve ``agent`` from ``rollout``; return scalar statistics for the learning curve."""
+        ...
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> None: ...

@@ -1,0 +1,101 @@
+"""Small tanh MLPs with an explicit backward pass, living in slices of one flat float64 vector.
+
+Why NumPy and hand-written gradients rather than torch autograd: the networks of the paper are
+tiny (two hidden layers of 64, Section 4), so a PPO minibatch step is dominated by framework
+overhead, not arithmetic. Measured on this project's CPU machine: one clipped-PPO minibatch step
+of policy + value (batch 64) takes ~0.84 ms with torch eager autograd and ~0.21 ms as explicit
+NumPy float64. Every gradient here is checked against torch autograd in ``tests/``.
+
+Parameters and gradients live in flat vectors owned by the caller (an optimizer then updates one
+array), and the MLP holds views into them. Never rebind those arrays; copy into them in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+Array = np.ndarray
+
+
+def mlp_size(sizes: Sequence[int]) -> int:
+    """Number of parameters of an MLP with layer widths ``sizes`` (input first, output last)."""
+    return sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
+
+
+def _layer_views(flat: Array, sizes: Sequence[int]) -> list[tuple[Array, Array]]:
+    layers, start = [], 0
+    for i, o in zip(sizes[:-1], sizes[1:]):
+        W = flat[start : start + i * o].reshape(i, o)
+        start += i * o
+        b = flat[start : start + o]
+        start += o
+        layers.append((W, b))
+    return layers
+
+
+def orthogonal(rng: np.random.Generator, rows: int, cols: int, gain: float) -> Array:
+    """Orthogonal matrix (Saxe et al. 2014) as torch.nn.init.orthogonal_ draws it."""
+    flat = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))  # make the draw uniform over the orthogonal group
+    if rows < cols:
+        q = q.T
+    return gain * q[:rows, :cols]
+
+
+class MLP:
+    """y = L_k(tanh(... tanh(L_1(x)))) with L_i(x) = x @ W_i + b_i (W stored as in × out)."""
+
+    def __init__(self, sizes: Sequence[int], params: Array, grads: Array):
+        if len(sizes) < 2:
+            raise ValueError(f"an MLP needs at least input and output sizes, got {tuple(sizes)}")
+        n = mlp_size(sizes)
+        if params.shape != (n,) or grads.shape != (n,):
+            raise ValueError(f"MLP{tuple(sizes)} needs flat arrays of {n} parameters")
+        self.sizes = tuple(int(s) for s in sizes)
+        self.params, self.grads = params, grads
+        self.layers = _layer_views(params, self.sizes)
+        self.grad_layers = _layer_views(grads, self.sizes)
+
+    def init_orthogonal(self, rng: np.random.Generator, out_gain: float) -> None:
+        """Orthogonal weights (gain √2 for tanh hidden layers, ``out_gain`` last), zero biases.
+
+        The usual PPO initialisation (Engstrom et al. 2020; SB3 and CleanRL both use it).
+        """
+        for k, (W, b) in enumerate(self.layers):
+            gain = out_gain if k == len(self.layers) - 1 else np.sqrt(2.0)
+            W[...] = orthogonal(rng, *W.shape, gain)
+            b[...] = 0.0
+
+    def __call__(self, x: Array) -> Array:
+        """Forward pass without keeping activations (inference)."""
+        *hidden, (W_out, b_out) = self.layers
+        for W, b in hidden:
+            x = np.tanh(x @ W + b)
+        return x @ W_out + b_out
+
+    def forward(self, x: Array) -> tuple[Array, list[Array]]:
+        """Forward pass that keeps the activations the backward pass needs."""
+        activations = [x]
+        *hidden, (W_out, b_out) = self.layers
+        for W, b in hidden:
+            x = np.tanh(x @ W + b)
+            activations.append(x)
+        return x @ W_out + b_out, activations
+
+    def backward(self, activations: list[Array], dy: Array, accumulate: bool = False) -> None:
+        """Write dL/dθ into ``grads`` given dL/dy for a batch (``accumulate`` adds instead)."""
+        for k in range(len(self.layers) - 1, -1, -1):
+            x = activations[k]
+            gW, gb = self.grad_layers[k]
+            if accumulate:
+                gW += x.T @ dy
+                gb += dy.sum(axis=0)
+            else:
+                np.matmul(x.T, dy, out=gW)
+                np.sum(dy, axis=0, out=gb)
+            if k:
+                # d tanh(u)/du = 1 - tanh(u)^2, and activations[k] = tanh(u_k)
+                dy = (dy @ self.layers[k][0].T) * (1.0 - x * x)

@@ -1,0 +1,98 @@
+"""Running statistics for observation normalisation and reward scaling.
+
+Observation statistics belong to the policy (see ``gpo.policy``) because GPO's crossover carries a
+policy, normaliser included, from parents to child; reward scaling belongs to the learner.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Array = np.ndarray
+
+
+class RunningMeanStd:
+    """Mean and variance of a stream, merged batch by batch (Chan et al.'s parallel algorithm)."""
+
+    def __init__(self, shape: tuple[int, ...] = (), epsilon: float = 1e-4):
+        self.mean = np.zeros(shape)
+        self.var = np.ones(shape)
+        # A tiny prior count (as in SB3's VecNormalize) keeps the first division well defined.
+        self.count = float(epsilon)
+
+    def update(self, batch: Array) -> None:
+        batch = np.asarray(batch, dtype=np.float64).reshape(-1, *self.mean.shape)
+        self.merge(batch.mean(axis=0), batch.var(axis=0), float(batch.shape[0]))
+
+    def merge(self, mean: Array, var: Array, count: float) -> None:
+        """Fold in the statistics of another sample (``count`` points with ``mean``, ``var``)."""
+        total = self.count + count
+        delta = mean - self.mean
+        new_mean = self.mean + delta * count / total
+        m2 = self.var * self.count + var * count + delta**2 * self.count * count / total
+        self.mean, self.var, self.count = new_mean, m2 / total, total
+
+    def copy(self) -> RunningMeanStd:
+        other = RunningMeanStd(self.mean.shape)
+        other.mean, other.var, other.count = self.mean.copy(), self.var.copy(), self.count
+        return other
+
+    def state_dict(self) -> dict:
+        return {"mean": self.mean.copy(), "var": self.var.copy(), "count": self.count}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.mean = np.array(state["mean"], dtype=np.float64)
+        self.var = np.array(state["var"], dtype=np.float64)
+        self.count = float(state["count"])
+
+
+class ObservationNormalizer:
+    """(s − mean) / √(var + 1e-8), clipped to ±``clip``: SB3 VecNormalize's rule."""
+
+    def __init__(self, obs_dim: int, clip: float = 10.0, enabled: bool = True):
+        self.rms = RunningMeanStd((obs_dim,))
+        self.clip, self.enabled = clip, enabled
+
+    def __call__(self, obs: Array) -> Array:
+        if not self.enabled:
+            return np.asarray(obs, dtype=np.float64)
+        z = (obs - self.rms.mean) / np.sqrt(self.rms.var + 1e-8)
+        return np.clip(z, -self.clip, self.clip)
+
+    def update(self, raw_obs: Array) -> None:
+        if self.enabled:
+            self.rms.update(raw_obs)
+
+
+class RewardScaler:
+    """Divide rewards by the running std of the discounted return (Engstrom et al. 2020).
+
+    Per environment, R_t = γ R_{t−1} (1 − done_{t−1}) + r_t; the std is over all R_t seen.
+    Rewards are scaled, never shifted, so the sign of every reward is kept.
+    """
+
+    def __init__(self, n_envs: int, gamma: float, clip: float = 10.0):
+        self.rms = RunningMeanStd(())
+        self.returns = np.zeros(n_envs)
+        self.gamma, self.clip = gamma, clip
+
+    def __call__(self, rewards: Array, dones: Array) -> Array:
+        """Scale a (T, N) block of rewards collected in time order; ``dones`` ends episodes."""
+        returns = np.empty_like(rewards)
+        running = self.returns
+        for t in range(rewards.shape[0]):
+            running = self.gamma * running + rewards[t]
+            returns[t] = running
+            running = np.where(dones[t], 0.0, running)
+        self.returns = running
+        # One update with the whole block, then scale with the updated std (a batch version of
+        # VecNormalize's per-step rule: identical in expectation, deterministic, and cheaper).
+        self.rms.update(returns)
+        return np.clip(rewards / np.sqrt(self.rms.var + 1e-8), -self.clip, self.clip)
+
+    def state_dict(self) -> dict:
+        return {"rms": self.rms.state_dict(), "returns": self.returns.copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rms.load_state_dict(state["rms"])
+        self.returns = np.array(state["returns"], dtype=np.float64)

@@ -1,0 +1,95 @@
+"""The paper's policy (Section 4): a Gaussian MLP with a state-independent log-std, and a critic.
+
+π_θ(a|s) = N(μ_θ(ŝ), diag exp(2 log σ)), V_φ(ŝ), with ŝ the normalised observation. Both networks
+and log σ live in one flat parameter vector, laid out [μ-MLP | log σ | V-MLP], so one optimizer
+updates them together and ``policy_params`` (the first two blocks) is a contiguous view that
+GPO's crossover can copy from parent to child.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gpo.nn import MLP, mlp_size
+from gpo.normalization import ObservationNormalizer
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Network shapes and initialisation. Defaults: the paper's 2 × 64 tanh policy; a 2 × 64 critic
+    (the paper's own critic was 2 × 32: ``value_hidden=(32, 32)``)."""
+
+    hidden: tuple[int, ...] = (64, 64)
+    value_hidden: tuple[int, ...] = (64, 64)
+    init_log_std: float = 0.0
+    normalize_obs: bool = True
+    clip_obs: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("hidden", "value_hidden"):
+            widths = getattr(self, name)
+            if not widths or any(int(w) <= 0 for w in widths):
+                raise ValueError(f"{name} must be a non-empty tuple of positive widths, got {widths}")
+        if self.clip_obs <= 0:
+            raise ValueError(f"clip_obs must be > 0, got {self.clip_obs}")
+
+
+class ActorCritic:
+    """Gaussian policy μ_θ, log σ and value function V_φ, plus the observation normaliser."""
+
+    def __init__(self, obs_dim: int, act_dim: int, config: PolicyConfig, rng: np.random.Generator):
+        self.obs_dim, self.act_dim, self.config = obs_dim, act_dim, config
+        pi_sizes: Sequence[int] = (obs_dim, *config.hidden, act_dim)
+        vf_sizes: Sequence[int] = (obs_dim, *config.value_hidden, 1)
+        n_pi, n_vf = mlp_size(pi_sizes), mlp_size(vf_sizes)
+        self.params = np.zeros(n_pi + act_dim + n_vf)
+        self.grads = np.zeros_like(self.params)
+        end_pi, end_std = n_pi, n_pi + act_dim
+        self.pi = MLP(pi_sizes, self.params[:end_pi], self.grads[:end_pi])
+        self.log_std = self.params[end_pi:end_std]
+        self.grad_log_std = self.grads[end_pi:end_std]
+        self.vf = MLP(vf_sizes, self.params[end_std:], self.grads[end_std:])
+        self.policy_params = self.params[:end_std]
+        self.obs_normalizer = ObservationNormalizer(obs_dim, config.clip_obs, config.normalize_obs)
+        # Small output gain for μ so the first actions stay near 0 (Andrychowicz et al. 2021).
+        self.pi.init_orthogonal(rng, out_gain=0.01)
+        self.vf.init_orthogonal(rng, out_gain=1.0)
+        self.log_std[...] = config.init_log_std
+
+    # -- inference (no gradients) ------------------------------------------------------------
+    def mean_action(self, raw_obs: Array) -> Array:
+        """Deterministic action μ_θ(ŝ) for raw observations (evaluation)."""
+        return self.pi(self.obs_normalizer(raw_obs))
+
+    def value(self, norm_obs: Array) -> Array:
+        return self.vf(norm_obs)[..., 0]
+
+    # -- training ------------------------------------------------------------------------------
+    def forward(self, norm_obs: Array):
+        """μ, V and the activations needed by :meth:`backward`."""
+        mean, pi_cache = self.pi.forward(norm_obs)
+        value, vf_cache = self.vf.forward(norm_obs)
+        return mean, value[:, 0], (pi_cache, vf_cache)
+
+    def backward(self, cache, d_mean: Array, d_log_std: Array, d_value: Array | None) -> None:
+        """Write ∂L/∂params into ``grads`` from ∂L/∂μ (B, A), ∂L/∂log σ (A,) and ∂L/∂V (B,)."""
+        pi_cache, vf_cache = cache
+        self.pi.backward(pi_cache, d_mean)
+        self.grad_log_std[...] = d_log_std
+        if d_value is None:
+            self.vf.grads[...] = 0.0
+        else:
+            self.vf.backward(vf_cache, d_value[:, None])
+
+    # -- state ---------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"params": self.params.copy(), "obs_rms": self.obs_normalizer.rms.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.params[...] = state["params"]
+        self.obs_normalizer.rms.load_state_dict(state["obs_rms"])

@@ -1,0 +1,202 @@
+"""Proximal policy optimisation (Schulman et al. 2017) with both of its objectives.
+
+- ``objective="clip"`` (default): the clipped surrogate with the modern MuJoCo settings
+  (2048 steps per iteration, 10 epochs of 32 minibatches, Adam 3e-4, γ 0.99, λ 0.95, ε 0.2).
+- ``objective="kl_penalty"``: the adaptive KL-penalty surrogate that the GPO paper used for its
+  PPO learner (Section 4): 10 full-batch Adam steps per batch, then the penalty coefficient β is
+  halved if the measured KL was below target/1.5 and doubled if above target·1.5
+  (Schulman et al. 2017, Section 4). ``PPOConfig.kl_penalty()`` builds that configuration.
+
+The loss and its gradient are written side by side in :func:`ppo_loss`; the value loss is
+SB3's mean squared error (no ½), so ``vf_coef`` means the same as in SB3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+from gpo import distributions
+from gpo.learner import Batch, make_batch
+from gpo.normalization import RewardScaler
+from gpo.optim import Adam, clip_grad_norm
+from gpo.policy import ActorCritic
+from gpo.rollout import Rollout
+
+Array = np.ndarray
+OBJECTIVES = ("clip", "kl_penalty")
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """Every PPO setting; defaults are the modern clipped-PPO MuJoCo settings."""
+
+    objective: Literal["clip", "kl_penalty"] = "clip"
+    n_envs: int = 1
+    n_steps: int = 2048  # per environment per iteration
+    n_epochs: int = 10
+    n_minibatches: int = 32
+    learning_rate: float = 3e-4
+    adam_eps: float = 1e-5
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_coef: float = 0.2
+    kl_target: float = 0.01
+    kl_coef_init: float = 1.0
+    vf_coef: float = 0.5
+    ent_coef: float = 0.0
+    max_grad_norm: float = 0.5
+    normalize_advantage: bool = True
+    reward_scaling: bool = True
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        for name in ("n_envs", "n_steps", "n_epochs", "n_minibatches"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)}")
+        if self.n_minibatches > self.n_envs * self.n_steps:
+            raise ValueError(
+                f"n_minibatches ({self.n_minibatches}) exceeds the batch ({self.n_envs * self.n_steps} steps)"
+            )
+        for name in ("learning_rate", "adam_eps", "clip_coef", "kl_target", "max_grad_norm"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("gamma", "gae_lambda"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        for name in ("kl_coef_init", "vf_coef", "ent_coef"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+    @classmethod
+    def kl_penalty(cls, **overrides) -> PPOConfig:
+        """The GPO paper's learner: adaptive KL penalty, 10 full-batch Adam steps per batch."""
+        return replace(cls(objective="kl_penalty", n_minibatches=1), **overrides)
+
+
+class PPOLoss(NamedTuple):
+    total: float
+    policy: float
+    value: float
+    entropy: float
+    d_mean: Array  # ∂L/∂μ, (B, A)
+    d_log_std: Array  # ∂L/∂log σ, (A,)
+    d_value: Array  # ∂L/∂V, (B,)
+    approx_kl: float  # E[(r − 1) − log r], an estimate of KL(old ‖ new)
+    clip_fraction: float
+
+
+def ppo_loss(
+    batch: Batch,
+    mean: Array,
+    log_std: Array,
+    value: Array,
+    config: PPOConfig,
+    kl_coef: float,
+) -> PPOLoss:
+    """L = L_policy + c_v · E[(V − R)²] − c_e · H[π], and its gradient w.r.t. μ, log σ, V.
+
+    clip:        L_policy = −E[min(r·Â, clip(r, 1−ε, 1+ε)·Â)],  r = π_θ(a|s)/π_old(a|s)
+    kl_penalty:  L_policy = −E[r·Â] + β·E[KL(π_old(·|s) ‖ π_θ(·|s))]
+    """
+    B = len(batch)
+    adv = batch.advantages
+    if config.normalize_advantage and B > 1:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    logp = distributions.log_prob(batch.actions, mean, log_std)
+    log_ratio = logp.value - batch.log_probs
+    ratio = np.exp(log_ratio)
+
+    if config.objective == "clip":
+        unclipped = ratio * adv
+        clipped = np.clip(ratio, 1.0 - config.clip_coef, 1.0 + config.clip_coef) * adv
+        policy_loss = -np.mean(np.minimum(unclipped, clipped))
+        # The gradient flows only where the unclipped term is the minimum (inside the trust
+        # region, or outside it on the side that makes the objective worse).
+        d_logp = np.where(unclipped <= clipped, -adv * ratio / B, 0.0)
+        d_mean, d_log_std = d_logp[:, None] * logp.d_mean, d_logp @ logp.d_log_std
+    else:
+        kl = distributions.kl(batch.means, batch.log_std, mean, log_std)
+        policy_loss = -np.mean(ratio * adv) + kl_coef * np.mean(kl.value)
+        d_logp = -adv * ratio / B
+        d_mean = d_logp[:, None] * logp.d_mean + (kl_coef / B) * kl.d_mean_q
+        d_log_std = d_logp @ logp.d_log_std + (kl_coef / B) * kl.d_log_std_q.sum(axis=0)
+
+    value_error = value - batch.returns
+    value_loss = np.mean(value_error**2)
+    entropy = float(distributions.entropy(log_std))
+    total = policy_loss + config.vf_coef * value_loss - config.ent_coef * entropy
+    return PPOLoss(
+        total=float(total),
+        policy=float(policy_loss),
+        value=float(value_loss),
+        entropy=entropy,
+        d_mean=d_mean,
+        d_log_std=d_log_std - config.ent_coef,  # ∂H/∂log σ_j = 1
+        d_value=config.vf_coef * 2.0 * value_error / B,
+        approx_kl=float(np.mean((ratio - 1.0) - log_ratio)),
+        clip_fraction=float(np.mean(np.abs(ratio - 1.0) > config.clip_coef)),
+    )
+
+
+class PPO:
+    """The PPO learner: epochs of minibatch Adam steps on ``ppo_loss``."""
+
+    def __init__(self, config: PPOConfig, agent: ActorCritic):
+        self.config = config
+        self.n_envs, self.n_steps = config.n_envs, config.n_steps
+        self.optimizer = Adam(agent.params, agent.grads, config.learning_rate, eps=config.adam_eps)
+        self.reward_scaler = RewardScaler(config.n_envs, config.gamma) if config.reward_scaling else None
+        self.kl_coef = config.kl_coef_init
+
+    def update(self, agent: ActorCritic, rollout: Rollout, rng: np.random.Generator) -> dict:
+        cfg = self.config
+        batch = make_batch(rollout, self.reward_scaler, cfg.gamma, cfg.gae_lambda)
+        B = len(batch)
+        n_mb = min(cfg.n_minibatches, B)
+        stats = []
+        for _ in range(cfg.n_epochs):
+            order = rng.permutation(B) if n_mb > 1 else np.arange(B)
+            for idx in np.array_split(order, n_mb):
+                mb = batch.take(idx)
+                mean, value, cache = agent.forward(mb.obs)
+                loss = ppo_loss(mb, mean, agent.log_std, value, cfg, self.kl_coef)
+                agent.backward(cache, loss.d_mean, loss.d_log_std, loss.d_value)
+                clip_grad_norm(agent.grads, cfg.max_grad_norm)
+                self.optimizer.step()
+                stats.append(loss)
+
+        # KL(old ‖ new) over the whole batch after the update, in closed form.
+        new_mean = agent.pi(batch.obs)
+        kl = float(np.mean(distributions.kl(batch.means, batch.log_std, new_mean, agent.log_std).value))
+        kl_coef_used = self.kl_coef
+        if cfg.objective == "kl_penalty":
+            if kl < cfg.kl_target / 1.5:
+                self.kl_coef /= 2.0
+            elif kl > cfg.kl_target * 1.5:
+                self.kl_coef *= 2.0
+        last = stats[-n_mb:]  # the final epoch's minibatches
+        return {
+            "policy_loss": float(np.mean([s.policy for s in last])),
+            "value_loss": float(np.mean([s.value for s in last])),
+            "approx_kl": float(np.mean([s.approx_kl for s in last])),
+            "clip_fraction": float(np.mean([s.clip_fraction for s in last])),
+            "kl": kl,
+            "kl_coef": kl_coef_used,
+        }
+
+    def state_dict(self) -> dict:
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "reward_scaler": None if self.reward_scaler is None else self.reward_scaler.state_dict(),
+            "kl_coef": self.kl_coef,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.reward_scaler is not None:
+            self.reward_scaler.load_state_dict(state["reward_scaler"])
+        self.kl_coef = float(state["kl_coef"])

@@ -1,0 +1,132 @@
+"""Environment stepping and rollout storage.
+
+``RolloutCollector`` steps N environments together through gymnasium's vector API with batched
+policy inference; ``Rollout`` is what it hands to a learner. Terminated and truncated are kept
+apart so that GAE bootstraps through a time limit but not through a terminal state: for every step
+we store V(s_{t+1}) of the *true* next state (gymnasium's ``final_obs`` when an episode ended).
+
+Only μ_θ is evaluated per step; V, log π and μ of the whole rollout are then computed in one
+batched pass (the parameters do not change during a rollout, so the numbers are the same).
+Observations are normalised with statistics frozen for the rollout and stored normalised; the
+statistics absorb the rollout's raw observations afterwards, so a learner's log-probabilities
+match the ones the actions were sampled with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+
+from gpo.distributions import log_prob_value
+from gpo.policy import ActorCritic
+
+Array = np.ndarray
+
+
+@dataclass
+class Rollout:
+    """A (T, N, ...) block of experience; rewards are the environment's own (learners scale)."""
+
+    obs: Array  # (T, N, O) normalised observations ŝ_t
+    actions: Array  # (T, N, A) sampled (unclipped) actions
+    log_probs: Array  # (T, N) log π_old(a_t|s_t)
+    means: Array  # (T, N, A) μ_old(s_t), for KL penalties against the sampling policy
+    log_std: Array  # (A,) log σ_old
+    values: Array  # (T, N) V(s_t)
+    next_values: Array  # (T, N) V(s_{t+1}) for the true next state
+    rewards: Array  # (T, N)
+    terminated: Array  # (T, N) bool: s_{t+1} is terminal, do not bootstrap
+    truncated: Array  # (T, N) bool: time limit, bootstrap with V(s_{t+1})
+    episode_returns: list[float] = field(default_factory=list)
+    episode_lengths: list[int] = field(default_factory=list)
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.rewards.size)
+
+
+def make_vector_env(env_id: str, n_envs: int, **env_kwargs) -> gym.vector.VectorEnv:
+    """N copies of ``env_id`` stepped in this process; SAME_STEP autoreset puts the final
+    observation of an ended episode in ``info["final_obs"]`` and the reset one in ``obs``."""
+    return gym.vector.SyncVectorEnv(
+        [lambda: gym.make(env_id, **env_kwargs) for _ in range(n_envs)],
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
+
+
+class RolloutCollector:
+    """Steps a vector env with a policy and keeps per-episode statistics across rollouts."""
+
+    def __init__(self, envs: gym.vector.VectorEnv, seed: int):
+        self.envs = envs
+        self.n_envs = envs.num_envs
+        self.obs, _ = envs.reset(seed=seed)  # env i is seeded with seed + i
+        self.low = envs.single_action_space.low
+        self.high = envs.single_action_space.high
+        self.episode_return = np.zeros(self.n_envs)
+        self.episode_length = np.zeros(self.n_envs, dtype=np.int64)
+
+    def collect(self, agent: ActorCritic, n_steps: int, rng: np.random.Generator) -> Rollout:
+        """Run ``n_steps`` steps in each of the N environments (N · n_steps env steps)."""
+        N, obs_dim, A = self.n_envs, agent.obs_dim, agent.act_dim
+        raw_obs = np.empty((n_steps, N, obs_dim))
+        next_raw_obs = np.empty((n_steps, N, obs_dim))
+        actions = np.empty((n_steps, N, A))
+        rewards = np.empty((n_steps, N))
+        terminated = np.empty((n_steps, N), dtype=bool)
+        truncated = np.empty((n_steps, N), dtype=bool)
+        # Exploration noise for the whole rollout at once: a = μ + σ ε, ε ~ N(0, I).
+        noise = rng.standard_normal((n_steps, N, A)) * np.exp(agent.log_std)
+        returns, lengths = [], []
+        obs = self.obs
+        for t in range(n_steps):
+            raw_obs[t] = obs
+            actions[t] = agent.mean_action(obs) + noise[t]
+            obs, reward, term, trunc, info = self.envs.step(np.clip(actions[t], self.low, self.high))
+            rewards[t], terminated[t], truncated[t] = reward, term, trunc
+            next_raw_obs[t] = obs
+            self.episode_return += reward
+            self.episode_length += 1
+            done = term | trunc
+            if done.any():
+                for i in np.flatnonzero(done):
+                    next_raw_obs[t, i] = info["final_obs"][i]
+                    returns.append(float(self.episode_return[i]))
+                    lengths.append(int(self.episode_length[i]))
+                self.episode_return[done] = 0.0
+                self.episode_length[done] = 0
+        self.obs = obs
+
+        # Batched pass over the whole rollout with the (unchanged) sampling policy.
+        norm_obs = agent.obs_normalizer(raw_obs)
+        means = agent.pi(norm_obs)
+        values = agent.value(norm_obs)
+        next_values = agent.value(agent.obs_normalizer(next_raw_obs))
+        log_probs = log_prob_value(actions, means, agent.log_std)
+        agent.obs_normalizer.update(raw_obs)
+        return Rollout(
+            obs=norm_obs,
+            actions=actions,
+            log_probs=log_probs,
+            means=means,
+            log_std=agent.log_std.copy(),
+            values=values,
+            next_values=next_values,
+            rewards=rewards,
+            terminated=terminated,
+            truncated=truncated,
+            episode_returns=returns,
+            episode_lengths=lengths,
+        )
+
+    def state_dict(self) -> dict:
+        return {
+            "obs": self.obs.copy(),
+            "episode_return": self.episode_return.copy(),
+            "episode_length": self.episode_length.copy(),
+        }
+
+    def close(self) -> None:
+        self.envs.close()

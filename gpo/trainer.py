@@ -1,0 +1,162 @@
+"""One policy trained by one learner on one environment: the loop behind the ``ppo``/``a2c``
+runs and the *Single* and *Joint* baselines, and the unit GPO's mutation operator repeats.
+
+Each iteration: collect N·n steps (the last iteration only what is left of the budget, so a run
+stops at its exact env-step budget), update, and append a row to the learning curve. Seeding:
+one integer fixes everything: the networks' initialisation and the exploration noise and
+minibatch order come from numpy generators spawned from it, training env i is reset with
+``seed + i`` and the evaluation env with ``seed + EVAL_SEED_OFFSET``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+
+from gpo.a2c import A2C, A2CConfig
+from gpo.distributions import entropy
+from gpo.evaluation import evaluate
+from gpo.learner import Learner
+from gpo.policy import ActorCritic, PolicyConfig
+from gpo.ppo import PPO, PPOConfig
+from gpo.rollout import RolloutCollector, make_vector_env
+
+EVAL_SEED_OFFSET = 1_000_003
+RECENT_EPISODES = 100  # window of finished training episodes kept for 'recent return'
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A single-policy run. ``total_steps`` counts training env steps only."""
+
+    env_id: str
+    total_steps: int
+    seed: int = 0
+    learner: PPOConfig | A2CConfig = field(default_factory=PPOConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    eval_every: int = 10  # iterations between evaluations (and at the end); 0 = never
+    eval_episodes: int = 5
+    log_every_steps: int = 2048  # a curve row at the first iteration end past each multiple
+
+    def __post_init__(self) -> None:
+        n_envs = self.learner.n_envs
+        if self.total_steps <= 0 or self.total_steps % n_envs:
+            raise ValueError(
+                f"total_steps must be a positive multiple of n_envs ({n_envs}), got {self.total_steps}"
+            )
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if self.eval_every < 0 or self.eval_episodes < 1 or self.log_every_steps < 1:
+            raise ValueError("eval_every must be >= 0, eval_episodes and log_every_steps >= 1")
+
+
+def make_learner(config: PPOConfig | A2CConfig, agent: ActorCritic) -> Learner:
+    return PPO(config, agent) if isinstance(config, PPOConfig) else A2C(config, agent)
+
+
+class EpisodeStats:
+    """Episodes finished since the last curve row."""
+
+    def __init__(self) -> None:
+        self.returns: list[float] = []
+        self.lengths: list[int] = []
+
+    def add(self, returns: list[float], lengths: list[int]) -> None:
+        self.returns += returns
+        self.lengths += lengths
+
+    def flush(self) -> dict:
+        row = {
+            "episodes": len(self.returns),
+            "return_mean": float(np.mean(self.returns)) if self.returns else float("nan"),
+            "length_mean": float(np.mean(self.lengths)) if self.lengths else float("nan"),
+        }
+        self.returns, self.lengths = [], []
+        return row
+
+
+class Trainer:
+    """Builds envs, policy and learner from a ``TrainConfig`` and trains iteration by iteration."""
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        init_seq, train_seq = np.random.SeedSequence(config.seed).spawn(2)
+        envs = make_vector_env(config.env_id, config.learner.n_envs)
+        obs_dim = envs.single_observation_space.shape[0]
+        act_dim = envs.single_action_space.shape[0]
+        self.agent = ActorCritic(obs_dim, act_dim, config.policy, np.random.default_rng(init_seq))
+        self.learner = make_learner(config.learner, self.agent)
+        self.collector = RolloutCollector(envs, seed=config.seed)
+        self.rng = np.random.default_rng(train_seq)  # exploration noise and minibatch order
+        self.eval_env = gym.make(config.env_id) if config.eval_every else None
+        self.env_steps = 0
+        self.eval_steps = 0
+        self.iteration = 0
+        self.wall_seconds = 0.0
+        self.curve: list[dict] = []
+        self.episodes = EpisodeStats()
+        self.recent_returns: deque[float] = deque(maxlen=RECENT_EPISODES)
+        self._last_logged = 0
+
+    @property
+    def done(self) -> bool:
+        return self.env_steps >= self.config.total_steps
+
+    def step(self) -> dict | None:
+        """One iteration; returns the curve row it appended, if any."""
+        start = time.perf_counter()
+        cfg, n_envs = self.config, self.learner.n_envs
+        n_steps = min(self.learner.n_steps, (cfg.total_steps - self.env_steps) // n_envs)
+        rollout = self.collector.collect(self.agent, n_steps, self.rng)
+        self.env_steps += rollout.n_steps
+        self.episodes.add(rollout.episode_returns, rollout.episode_lengths)
+        self.recent_returns.extend(rollout.episode_returns)
+        stats = self.learner.update(self.agent, rollout, self.rng)
+        self.iteration += 1
+        evaluate_now = cfg.eval_every and (self.iteration % cfg.eval_every == 0 or self.done)
+        eval_return = float("nan")
+        if evaluate_now:
+            returns, steps = evaluate(
+                self.agent, self.eval_env, cfg.eval_episodes, cfg.seed + EVAL_SEED_OFFSET
+            )
+            eval_return, self.eval_steps = float(np.mean(returns)), self.eval_steps + steps
+        self.wall_seconds += time.perf_counter() - start
+        crossed = self.env_steps // cfg.log_every_steps > self._last_logged // cfg.log_every_steps
+        if not (crossed or evaluate_now or self.done):
+            return None
+        self._last_logged = self.env_steps
+        row = {
+            "iteration": self.iteration,
+            "env_steps": self.env_steps,
+            "wall_seconds": self.wall_seconds,
+            **self.episodes.flush(),
+            "entropy": float(entropy(self.agent.log_std)),
+            "eval_return": eval_return,
+            "eval_steps": self.eval_steps,
+            **stats,
+        }
+        self.curve.append(row)
+        return row
+
+    def run(self) -> list[dict]:
+        while not self.done:
+            self.step()
+        return self.curve
+
+    def close(self) -> None:
+        self.collector.close()
+        if self.eval_env is not None:
+            self.eval_env.close()
+
+
+def train(config: TrainConfig) -> list[dict]:
+    """Train to the budget and return the learning curve (a list of rows)."""
+    trainer = Trainer(config)
+    try:
+        return trainer.run()
+    finally:
+        trainer.close()

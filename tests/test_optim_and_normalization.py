@@ -1,0 +1,69 @@
+"""Optimizers step for step against torch; running statistics against batch statistics."""
+
+import numpy as np
+import torch
+
+from gpo.normalization import RewardScaler, RunningMeanStd
+from gpo.optim import Adam, RMSprop, clip_grad_norm
+
+
+def run_both(rng, make_ours, make_torch, steps=5):
+    params = rng.standard_normal(7)
+    grads = np.zeros(7)
+    ours = make_ours(params, grads)
+    t_params = torch.tensor(params.copy(), requires_grad=True)
+    theirs = make_torch([t_params])
+    for _ in range(steps):
+        g = rng.standard_normal(7)
+        grads[...] = g
+        ours.step()
+        t_params.grad = torch.tensor(g)
+        theirs.step()
+    np.testing.assert_allclose(params, t_params.detach().numpy(), rtol=1e-12)
+
+
+def test_adam_matches_torch(rng):
+    run_both(
+        rng, lambda p, g: Adam(p, g, lr=0.01, eps=1e-5), lambda ps: torch.optim.Adam(ps, lr=0.01, eps=1e-5)
+    )
+
+
+def test_rmsprop_matches_torch(rng):
+    run_both(
+        rng,
+        lambda p, g: RMSprop(p, g, lr=0.01, alpha=0.99, eps=1e-5),
+        lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.99, eps=1e-5),
+    )
+
+
+def test_clip_grad_norm_matches_torch(rng):
+    g = 3.0 * rng.standard_normal(11)
+    t = torch.zeros(11, dtype=torch.float64, requires_grad=True)
+    t.grad = torch.tensor(g.copy())
+    ref_norm = torch.nn.utils.clip_grad_norm_([t], 0.5)
+    norm = clip_grad_norm(g, 0.5)
+    assert np.isclose(norm, float(ref_norm))
+    np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-12)
+    small = np.array([0.1, 0.1])
+    clip_grad_norm(small, 0.5)
+    np.testing.assert_array_equal(small, [0.1, 0.1])
+
+
+def test_running_mean_std_equals_batch_statistics(rng):
+    data = rng.standard_normal((1000, 3)) * [1.0, 5.0, 0.1] + [0.0, -2.0, 7.0]
+    rms = RunningMeanStd((3,), epsilon=0.0 + 1e-12)
+    for chunk in np.array_split(data, 7):
+        rms.update(chunk)
+    np.testing.assert_allclose(rms.mean, data.mean(0), rtol=1e-9)
+    np.testing.assert_allclose(rms.var, data.var(0), rtol=1e-9)
+
+
+def test_reward_scaler_divides_by_discounted_return_std_and_resets_on_done():
+    scaler = RewardScaler(n_envs=1, gamma=0.5, clip=100.0)
+    rewards = np.array([[1.0], [1.0], [1.0], [1.0]])
+    dones = np.array([[False], [True], [False], [False]])
+    scaled = scaler(rewards, dones)
+    returns = np.array([1.0, 1.5, 1.0, 1.5])  # the running return restarts after the done
+    expected_var = (returns.var() * 4 + 1e-4 * 1.0 + 1e-4 * 4 * returns.mean() ** 2 / (4 + 1e-4)) / (4 + 1e-4)
+    np.testing.assert_allclose(scaled[:, 0], 1.0 / np.sqrt(expected_var + 1e-8), rtol=1e-9)
+    np.testing.assert_allclose(scaler.returns, [1.5])
