@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gpo.nn import MLP, mlp_size
-from gpo.normalization import ObservationNormalizer
+from gpo.normalization import ObservationNormalizer, RunningMeanStd
 
 Array = np.ndarray
 
@@ -55,6 +55,7 @@ class ActorCritic:
         self.grad_log_std = self.grads[end_pi:end_std]
         self.vf = MLP(vf_sizes, self.params[end_std:], self.grads[end_std:])
         self.policy_params = self.params[:end_std]
+        self.policy_grads = self.grads[:end_std]
         self.obs_normalizer = ObservationNormalizer(obs_dim, config.clip_obs, config.normalize_obs)
         # Small output gain for μ so the first actions stay near 0 (Andrychowicz et al. 2021).
         self.pi.init_orthogonal(rng, out_gain=0.01)
@@ -85,6 +86,30 @@ class ActorCritic:
             self.vf.grads[...] = 0.0
         else:
             self.vf.backward(vf_cache, d_value[:, None])
+
+    def renormalize_inputs(self, rms: RunningMeanStd) -> None:
+        """Adopt new observation statistics without changing what the networks compute.
+
+        ŝ_old = (s − m_old)/σ_old = (σ_new ŝ_new + m_new − m_old)/σ_old is affine in ŝ_new, so it
+        folds into the first layer of μ and V: W ← diag(σ_new/σ_old) W, b ← b + ((m_new − m_old)/σ_old) W.
+        Exact wherever neither normalisation clips (|ŝ| < clip_obs). Used when GPO's crossover
+        gives a child the merged statistics of both parents (Section 3.2).
+        """
+        if not self.obs_normalizer.enabled:
+            return
+        old = self.obs_normalizer.rms
+        std_old, std_new = np.sqrt(old.var + 1e-8), np.sqrt(rms.var + 1e-8)
+        for mlp in (self.pi, self.vf):
+            W, b = mlp.layers[0]
+            b += ((rms.mean - old.mean) / std_old) @ W
+            W *= (std_new / std_old)[:, None]
+        self.obs_normalizer.rms = rms.copy()
+
+    def copy(self) -> ActorCritic:
+        other = ActorCritic.__new__(ActorCritic)
+        other.__init__(self.obs_dim, self.act_dim, self.config, np.random.default_rng(0))
+        other.load_state_dict(self.state_dict())
+        return other
 
     # -- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict:

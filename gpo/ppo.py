@@ -73,8 +73,15 @@ class PPOConfig:
 
     @classmethod
     def kl_penalty(cls, **overrides) -> PPOConfig:
-        """The GPO paper's learner: adaptive KL penalty, 10 full-batch Adam steps per batch."""
-        return replace(cls(objective="kl_penalty", n_minibatches=1), **overrides)
+        """The GPO paper's learner: adaptive KL penalty, 10 full-batch Adam steps per batch.
+
+        The paper gives no learning rate for it. We use 1e-3: measured on InvertedPendulum-v5 and
+        HalfCheetah-v5, at 3e-4 ten steps never reach the KL target, so β halves every iteration
+        (to ~1e-12) and the penalty is inert; at 1e-3 the KL sits at its target and β stays
+        between 0.5 and 2, so the adaptive penalty does what it is for.
+        """
+        defaults = {"objective": "kl_penalty", "n_minibatches": 1, "learning_rate": 1e-3}
+        return replace(cls(**defaults), **overrides)
 
 
 class PPOLoss(NamedTuple):

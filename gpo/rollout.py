@@ -30,6 +30,7 @@ class Rollout:
     """A (T, N, ...) block of experience; rewards are the environment's own (learners scale)."""
 
     obs: Array  # (T, N, O) normalised observations ŝ_t
+    raw_obs: Array  # (T, N, O) the environment's observations s_t
     actions: Array  # (T, N, A) sampled (unclipped) actions
     log_probs: Array  # (T, N) log π_old(a_t|s_t)
     means: Array  # (T, N, A) μ_old(s_t), for KL penalties against the sampling policy
@@ -108,6 +109,7 @@ class RolloutCollector:
         agent.obs_normalizer.update(raw_obs)
         return Rollout(
             obs=norm_obs,
+            raw_obs=raw_obs,
             actions=actions,
             log_probs=log_probs,
             means=means,

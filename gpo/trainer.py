@@ -82,17 +82,28 @@ class EpisodeStats:
 class Trainer:
     """Builds envs, policy and learner from a ``TrainConfig`` and trains iteration by iteration."""
 
-    def __init__(self, config: TrainConfig):
+    def __init__(
+        self,
+        config: TrainConfig,
+        agent: ActorCritic | None = None,
+        learner: Learner | None = None,
+        env_kwargs: dict | None = None,
+    ):
+        """``agent`` and ``learner`` continue existing ones (GPO's mutation of a member)."""
         self.config = config
         init_seq, train_seq = np.random.SeedSequence(config.seed).spawn(2)
-        envs = make_vector_env(config.env_id, config.learner.n_envs)
+        env_kwargs = env_kwargs or {}
+        envs = make_vector_env(config.env_id, config.learner.n_envs, **env_kwargs)
         obs_dim = envs.single_observation_space.shape[0]
         act_dim = envs.single_action_space.shape[0]
-        self.agent = ActorCritic(obs_dim, act_dim, config.policy, np.random.default_rng(init_seq))
-        self.learner = make_learner(config.learner, self.agent)
+        if agent is None:
+            agent = ActorCritic(obs_dim, act_dim, config.policy, np.random.default_rng(init_seq))
+        self.agent = agent
+        self.learner = learner if learner is not None else make_learner(config.learner, agent)
+        self.last_rollout = None
         self.collector = RolloutCollector(envs, seed=config.seed)
         self.rng = np.random.default_rng(train_seq)  # exploration noise and minibatch order
-        self.eval_env = gym.make(config.env_id) if config.eval_every else None
+        self.eval_env = gym.make(config.env_id, **env_kwargs) if config.eval_every else None
         self.env_steps = 0
         self.eval_steps = 0
         self.iteration = 0
@@ -111,7 +122,7 @@ class Trainer:
         start = time.perf_counter()
         cfg, n_envs = self.config, self.learner.n_envs
         n_steps = min(self.learner.n_steps, (cfg.total_steps - self.env_steps) // n_envs)
-        rollout = self.collector.collect(self.agent, n_steps, self.rng)
+        rollout = self.last_rollout = self.collector.collect(self.agent, n_steps, self.rng)
         self.env_steps += rollout.n_steps
         self.episodes.add(rollout.episode_returns, rollout.episode_lengths)
         self.recent_returns.extend(rollout.episode_returns)

@@ -1,0 +1,101 @@
+"""The paper's *Single* baseline (Section 4): m policies trained independently, each on its own
+per-policy budget, with the same learner as GPO. The curve reports the best member (highest
+evaluation return, as GPO's curve does) and the pooled population; every member's own curve is
+kept too (``member_curves``), for the paper's Figure 5.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+from gpo.a2c import A2CConfig
+from gpo.curves import population_row
+from gpo.parallel import TaskPool, single_threaded
+from gpo.policy import PolicyConfig
+from gpo.ppo import PPOConfig
+from gpo.seeding import derive_seed
+from gpo.trainer import TrainConfig, Trainer
+
+
+@dataclass(frozen=True)
+class SingleConfig:
+    env_id: str
+    steps_per_policy: int
+    population: int = 8
+    seed: int = 0
+    learner: PPOConfig | A2CConfig = field(default_factory=PPOConfig.kl_penalty)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    workers: int = 1
+    eval_every: int = 10
+    eval_episodes: int = 5
+    env_kwargs: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.population < 1 or self.workers < 1:
+            raise ValueError("population and workers must be >= 1")
+        self.member_config(0)  # validates budget, seed and evaluation settings
+
+    def member_config(self, slot: int) -> TrainConfig:
+        return TrainConfig(
+            self.env_id,
+            self.steps_per_policy,
+            seed=derive_seed(self.seed, "init", slot),
+            learner=self.learner,
+            policy=self.policy,
+            eval_every=self.eval_every,
+            eval_episodes=self.eval_episodes,
+        )
+
+
+def train_member(config: TrainConfig, env_kwargs: dict) -> list[dict]:
+    trainer = Trainer(config, env_kwargs=env_kwargs)
+    try:
+        return trainer.run()
+    finally:
+        trainer.close()
+
+
+@dataclass
+class SingleResult:
+    curve: list[dict]
+    member_curves: list[list[dict]]
+    final_members: list[dict]
+    wall_seconds: float
+
+
+def run_single(config: SingleConfig) -> SingleResult:
+    start = time.perf_counter()
+    single_threaded()
+    pool = TaskPool(config.workers)
+    try:
+        curves = pool.map(
+            train_member,
+            [(config.member_config(slot), config.env_kwargs) for slot in range(config.population)],
+        )
+    finally:
+        pool.close()
+    # Members share budget and iteration sizes, so their rows line up iteration by iteration.
+    curve = [{"iteration": rows[0]["iteration"], **population_row(list(rows))} for rows in zip(*curves)]
+    final = [
+        {"member": i, "eval_return": rows[-1]["eval_return"], "train_return": rows[-1]["return_mean"]}
+        for i, rows in enumerate(curves)
+    ]
+    return SingleResult(curve, curves, final, time.perf_counter() - start)
+
+
+def joint_config(config: SingleConfig) -> TrainConfig:
+    """The paper's *Joint* baseline: ONE policy trained on all m policies' samples, m × the
+    per-policy budget with an m× larger batch (m× the environments) and the same number of
+    gradient steps per iteration (same epochs and minibatch count, m× larger minibatches)."""
+    m = config.population
+    learner = replace(config.learner, n_envs=config.learner.n_envs * m)
+    return TrainConfig(
+        config.env_id,
+        config.steps_per_policy * m,
+        seed=config.seed,
+        learner=learner,
+        policy=config.policy,
+        eval_every=config.eval_every,
+        eval_episodes=config.eval_episodes,
+    )

@@ -1,0 +1,128 @@
+"""Crossover (Section 3.2): two parents make one child.
+
+- ``kind="state"`` (GPO): crossover in state space. A binary selector π_S learns in which states
+  to follow which parent (``gpo.selector``), and the child imitates the hybrid policy
+  π_H = π_S(x|s) π_x + π_S(y|s) π_y by DAgger (``gpo.dagger``).
+- ``kind="parameter"`` (the ``gpo-param-crossover`` ablation, Figure 2a): the child is the
+  average of its parents' parameters, θ_c = ½(θ_x + θ_y), critic and log σ included.
+
+Choices where the paper is silent (fields, with these defaults):
+- Observation statistics: the child's normaliser is the merge of both parents' running
+  statistics (it will see both parents' states). Parents are re-expressed under it exactly
+  (``ActorCritic.renormalize_inputs``) before being copied or averaged, so parameter averaging
+  compares like with like and a copied parent computes what it computed before.
+- ``child_init="fitter_parent"``: the child starts as a copy of parent x (the one with the higher
+  recent return), critic included, then imitates π_H; where π_S picks x it already agrees.
+  ``"random"`` starts from a freshly initialised policy and critic.
+- The child gets a fresh optimizer; it inherits x's reward-scaling statistics, which its
+  inherited critic was trained under.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from gpo.dagger import DAggerConfig, Hybrid, dagger
+from gpo.policy import ActorCritic
+from gpo.population import Member, PopulationSpec, evaluate_member
+from gpo.rollout import make_vector_env
+from gpo.seeding import derive_seed
+from gpo.selector import SelectorConfig, train_selector
+
+KINDS = ("state", "parameter")
+CHILD_INITS = ("fitter_parent", "random")
+
+
+@dataclass(frozen=True)
+class CrossoverConfig:
+    kind: Literal["state", "parameter"] = "state"
+    child_init: Literal["fitter_parent", "random"] = "fitter_parent"
+    selector: SelectorConfig = field(default_factory=SelectorConfig)
+    dagger: DAggerConfig = field(default_factory=DAggerConfig)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"crossover kind must be one of {KINDS}, got {self.kind!r}")
+        if self.child_init not in CHILD_INITS:
+            raise ValueError(f"child_init must be one of {CHILD_INITS}, got {self.child_init!r}")
+
+    @property
+    def env_steps_per_child(self) -> int:
+        return self.dagger.env_steps if self.kind == "state" else 0
+
+
+@dataclass
+class CrossoverResult:
+    state: dict  # the child member
+    record: dict  # what Figure 2a needs, and more
+    env_steps: int
+    seconds: float
+
+
+def merged_statistics(x: ActorCritic, y: ActorCritic):
+    merged = x.obs_normalizer.rms.copy()
+    other = y.obs_normalizer.rms
+    merged.merge(other.mean, other.var, other.count)
+    return merged
+
+
+def crossover(
+    x_state: dict,
+    y_state: dict,
+    spec: PopulationSpec,
+    config: CrossoverConfig,
+    run_seed: int,
+    round_index: int,
+    child_index: int,
+    eval_episodes: int,
+) -> CrossoverResult:
+    """Make the child of parents x (the fitter) and y, and evaluate it."""
+    start = time.perf_counter()
+    x, y = Member.from_state(spec, x_state), Member.from_state(spec, y_state)
+    seed = derive_seed(run_seed, "crossover", round_index, child_index)
+    rng = np.random.default_rng(seed)
+    merged = merged_statistics(x.agent, y.agent)
+
+    if config.child_init == "fitter_parent":
+        child = x.agent.copy()
+    else:
+        child = ActorCritic(spec.obs_dim, spec.act_dim, spec.policy, rng)
+        child.obs_normalizer.rms = x.agent.obs_normalizer.rms.copy()
+    child.renormalize_inputs(merged)
+
+    record = {"round": round_index, "child": child_index, "kind": config.kind}
+    env_steps = 0
+    if config.kind == "parameter":
+        y_agent = y.agent.copy()
+        y_agent.renormalize_inputs(merged)
+        x_agent = x.agent.copy()
+        x_agent.renormalize_inputs(merged)
+        child.params[...] = 0.5 * (x_agent.params + y_agent.params)
+        record.update(selector_accuracy=float("nan"), imitation_kl=float("nan"))
+    else:
+        top = config.selector.top_fraction
+        selector, accuracy = train_selector(
+            x.trajectories.good_states(top),
+            y.trajectories.good_states(top),
+            child.obs_normalizer,
+            config.selector,
+            rng,
+        )
+        envs = make_vector_env(spec.env_id, config.dagger.n_envs, **spec.env_kwargs)
+        try:
+            result = dagger(child, Hybrid(x.agent, y.agent, selector), envs, seed, config.dagger, rng)
+        finally:
+            envs.close()
+        env_steps = result.env_steps
+        record.update(selector_accuracy=accuracy, imitation_kl=result.final_kl)
+
+    member = Member(spec, child)
+    if x.learner.reward_scaler is not None and member.learner.reward_scaler is not None:
+        member.learner.reward_scaler.load_state_dict(x.learner.reward_scaler.state_dict())
+    eval_return, eval_steps = evaluate_member(member, spec, eval_episodes, run_seed)
+    record.update(child_return=eval_return, env_steps=env_steps, eval_steps=eval_steps)
+    return CrossoverResult(member.state_dict(), record, env_steps, time.perf_counter() - start)

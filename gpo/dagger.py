@@ -1,0 +1,210 @@
+"""Imitation of the hybrid policy by DAgger (Ross et al. 2011), the second half of state-space
+crossover (Section 3.2).
+
+The hybrid π_H(a|s) = π_S(x|s) π_x(a|s) + π_S(y|s) π_y(a|s) acts with frozen parents. The child
+π_c learns it: the dataset starts with states from rollouts of π_H; then, ``iterations`` times,
+π_c is fitted by minimising E_s[KL(π_c(·|s) ‖ π_H(·|s))] with Adam and, except after the last
+fit, π_c is rolled out and its states are added (labelled by π_H: the parents and π_S are frozen,
+so a state's label is a function of the state). Every step of π_H and of π_c counts.
+
+π_H is a mixture, so KL(π_c ‖ π_H) has no closed form. ``kl_estimator`` chooses:
+- ``"picked_parent"`` (default): the closed-form KL to the Gaussian of the parent π_S picks,
+  argmax_h π_S(h|s). Its gradient has no sampling noise, and where π_S is confident (everywhere
+  but near the boundary between the parents' regions) the mixture is that Gaussian up to a
+  weight ≈ 1, so this is the quantity the paper's objective reduces to.
+- ``"monte_carlo"``: the unbiased estimate E_{a~π_c}[log π_c(a|s) − log π_H(a|s)] with one
+  reparameterised sample a = μ_c + σ_c ε per state, differentiated through a.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+from gpo.distributions import kl, log_prob_value
+from gpo.optim import Adam
+from gpo.policy import ActorCritic
+from gpo.selector import Selector
+
+Array = np.ndarray
+ESTIMATORS = ("picked_parent", "monte_carlo")
+
+
+@dataclass(frozen=True)
+class DAggerConfig:
+    iterations: int = 4  # fits of the child; iterations − 1 child rollouts between them
+    hybrid_steps: int = 2048  # π_H steps that start the dataset
+    child_steps: int = 1024  # π_c steps per rollout
+    n_envs: int = 1
+    epochs: int = 10  # passes over the dataset per fit
+    minibatch: int = 64
+    learning_rate: float = 1e-3
+    kl_estimator: Literal["picked_parent", "monte_carlo"] = "picked_parent"
+
+    def __post_init__(self) -> None:
+        for name in ("iterations", "hybrid_steps", "n_envs", "epochs", "minibatch"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.child_steps < 0:
+            raise ValueError(f"child_steps must be >= 0, got {self.child_steps}")
+        if self.hybrid_steps % self.n_envs or self.child_steps % self.n_envs:
+            raise ValueError("hybrid_steps and child_steps must be multiples of n_envs")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if self.kl_estimator not in ESTIMATORS:
+            raise ValueError(f"kl_estimator must be one of {ESTIMATORS}, got {self.kl_estimator!r}")
+
+    @property
+    def env_steps(self) -> int:
+        """Environment steps one child costs."""
+        return self.hybrid_steps + (self.iterations - 1) * self.child_steps
+
+
+class HybridTargets(NamedTuple):
+    """π_H's parts on a batch of states: π_S(x|s) and both parents' Gaussians."""
+
+    prob_x: Array  # (B,)
+    mean_x: Array  # (B, A)
+    log_std_x: Array  # (A,)
+    mean_y: Array
+    log_std_y: Array
+
+    def take(self, idx: Array) -> HybridTargets:
+        return HybridTargets(
+            self.prob_x[idx], self.mean_x[idx], self.log_std_x, self.mean_y[idx], self.log_std_y
+        )
+
+
+class Hybrid:
+    """π_H(a|s) = π_S(x|s) π_x(a|s) + π_S(y|s) π_y(a|s) with frozen parents x and y."""
+
+    def __init__(self, x: ActorCritic, y: ActorCritic, selector: Selector):
+        self.x, self.y, self.selector = x, y, selector
+
+    def targets(self, raw_obs: Array) -> HybridTargets:
+        return HybridTargets(
+            self.selector.prob_x(raw_obs),
+            self.x.mean_action(raw_obs),
+            self.x.log_std.copy(),
+            self.y.mean_action(raw_obs),
+            self.y.log_std.copy(),
+        )
+
+    def sample(self, raw_obs: Array, rng: np.random.Generator) -> Array:
+        """h ~ π_S(·|s), then a ~ π_h(·|s)."""
+        t = self.targets(raw_obs)
+        pick_x = rng.random(len(t.prob_x)) < t.prob_x
+        mean = np.where(pick_x[:, None], t.mean_x, t.mean_y)
+        std = np.where(pick_x[:, None], np.exp(t.log_std_x), np.exp(t.log_std_y))
+        return mean + std * rng.standard_normal(mean.shape)
+
+
+class ImitationLoss(NamedTuple):
+    value: float
+    d_mean: Array
+    d_log_std: Array
+
+
+def imitation_loss(
+    mean: Array, log_std: Array, targets: HybridTargets, estimator: str, rng: np.random.Generator
+) -> ImitationLoss:
+    """E_s[KL(π_c(·|s) ‖ π_H(·|s))] and its gradient w.r.t. the child's μ and log σ."""
+    B = len(mean)
+    if estimator == "picked_parent":
+        pick_x = (targets.prob_x >= 0.5)[:, None]
+        target_mean = np.where(pick_x, targets.mean_x, targets.mean_y)
+        target_log_std = np.where(pick_x, targets.log_std_x, targets.log_std_y)
+        div = kl(mean, log_std, target_mean, target_log_std)
+        return ImitationLoss(float(np.mean(div.value)), div.d_mean_p / B, div.d_log_std_p.sum(0) / B)
+
+    # Monte Carlo, one sample per state: a = μ_c + σ_c ε, L = log π_c(a) − log π_H(a).
+    std = np.exp(log_std)
+    eps = rng.standard_normal(mean.shape)
+    actions = mean + std * eps
+    log_pc = log_prob_value(actions, mean, log_std)
+    w_x = np.clip(targets.prob_x, 1e-8, 1.0 - 1e-8)
+    log_px = np.log(w_x) + log_prob_value(actions, targets.mean_x, targets.log_std_x)
+    log_py = np.log1p(-w_x) + log_prob_value(actions, targets.mean_y, targets.log_std_y)
+    log_ph = np.logaddexp(log_px, log_py)
+    r_x = np.exp(log_px - log_ph)[:, None]  # posterior weight of parent x given a
+    # ∂ log π_H(a)/∂a = Σ_h r_h (μ_h − a)/σ_h²; log π_c(a) = −½|ε|² − Σ log σ_c − const.
+    grad_a = r_x * (targets.mean_x - actions) * np.exp(-2 * targets.log_std_x) + (1 - r_x) * (
+        targets.mean_y - actions
+    ) * np.exp(-2 * targets.log_std_y)
+    d_mean = -grad_a / B
+    d_log_std = np.sum(-1.0 - grad_a * std * eps, axis=0) / B
+    return ImitationLoss(float(np.mean(log_pc - log_ph)), d_mean, d_log_std)
+
+
+def collect_states(envs: gym.vector.VectorEnv, obs: Array, act, n_steps: int) -> tuple[Array, Array, list]:
+    """Step ``envs`` with ``act(raw_obs) -> actions``; the raw states visited, the last
+    observation and the returns of the episodes that finished."""
+    low, high = envs.single_action_space.low, envs.single_action_space.high
+    states = np.empty((n_steps, *obs.shape))
+    running, returns = np.zeros(len(obs)), []
+    for t in range(n_steps):
+        states[t] = obs
+        obs, reward, terminated, truncated, _ = envs.step(np.clip(act(obs), low, high))
+        running += reward
+        for i in np.flatnonzero(terminated | truncated):
+            returns.append(float(running[i]))
+            running[i] = 0.0
+    return states.reshape(-1, obs.shape[-1]), obs, returns
+
+
+class DAggerResult(NamedTuple):
+    env_steps: int
+    final_kl: float  # imitation loss on the whole dataset after the last fit
+    child_returns: list  # episodes the child finished during its rollouts
+
+
+def dagger(
+    child: ActorCritic,
+    hybrid: Hybrid,
+    envs: gym.vector.VectorEnv,
+    seed: int,
+    config: DAggerConfig,
+    rng: np.random.Generator,
+) -> DAggerResult:
+    """Train ``child``'s policy (μ and log σ; the critic is left alone) to imitate ``hybrid``."""
+    obs, _ = envs.reset(seed=seed)
+    n_envs = envs.num_envs
+    states, obs, _ = collect_states(envs, obs, lambda s: hybrid.sample(s, rng), config.hybrid_steps // n_envs)
+    env_steps = len(states)
+    dataset_obs, dataset_targets = [states], [hybrid.targets(states)]
+    optimizer = Adam(child.policy_params, child.policy_grads, config.learning_rate)
+    child_returns: list = []
+
+    def stochastic_child(raw: Array) -> Array:
+        mean = child.mean_action(raw)
+        return mean + np.exp(child.log_std) * rng.standard_normal(mean.shape)
+
+    for iteration in range(config.iterations):
+        inputs = child.obs_normalizer(np.concatenate(dataset_obs))
+        targets = HybridTargets(
+            *(
+                np.concatenate(parts) if k in (0, 1, 3) else parts[0]
+                for k, parts in enumerate(zip(*dataset_targets))
+            )
+        )
+        n = len(inputs)
+        for _ in range(config.epochs):
+            for idx in np.array_split(rng.permutation(n), max(1, n // config.minibatch)):
+                mean, cache = child.pi.forward(inputs[idx])
+                loss = imitation_loss(mean, child.log_std, targets.take(idx), config.kl_estimator, rng)
+                child.pi.backward(cache, loss.d_mean)
+                child.grad_log_std[...] = loss.d_log_std
+                optimizer.step()
+        if iteration == config.iterations - 1 or config.child_steps == 0:
+            break
+        states, obs, returns = collect_states(envs, obs, stochastic_child, config.child_steps // n_envs)
+        env_steps += len(states)
+        child_returns += returns
+        dataset_obs.append(states)
+        dataset_targets.append(hybrid.targets(states))
+
+    final = imitation_loss(child.pi(inputs), child.log_std, targets, "picked_parent", rng).value
+    return DAggerResult(env_steps, final, child_returns)

@@ -1,0 +1,279 @@
+"""Genetic Policy Optimization, Algorithm 1 of Gangwani & Peng (ICLR 2018).
+
+    population ← m randomly initialised policies
+    for each round:
+        mutate every member with its policy-gradient learner        (gpo.mutation, Sec. 3.1)
+        if budget remains for another round:
+            select the m best parent pairs by return and diversity  (gpo.selection, Sec. 3.3)
+            cross every pair over in state space                    (gpo.crossover, Sec. 3.2)
+            population ← the m children
+
+Budget (given per policy, as in the paper: ``steps_per_policy`` × m in total). Every env step of
+a member, a hybrid or a child counts. A run has ``rounds`` mutation phases and a crossover phase
+between each two, so it ends on a mutation (no final generation of children that never trained).
+Each member's mutation steps are what is left of its per-policy budget after the crossovers,
+split evenly over the rounds (the last round takes the remainder), so the curve ends at exactly
+m × ``steps_per_policy``.
+
+``crossover=None`` is the ``gpo-no-crossover`` ablation: after selection the next population is
+the distinct members of the m best pairs, in rank order, and copies of the fittest member fill
+the places that are left.
+
+The learning curve has a row per learner iteration (aggregated over the members: total env steps,
+mean return of the population's episodes, best member's mean return) and one after each
+crossover phase; ``eval_return`` is the best member's deterministic evaluation at the end of every
+phase. The "best member" is the one with the highest evaluation return (the same rule as the
+*Single* baseline).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+
+from gpo.a2c import A2CConfig
+from gpo.crossover import CrossoverConfig, crossover
+from gpo.curves import best_of, population_row
+from gpo.mutation import mutate
+from gpo.parallel import TaskPool, single_threaded
+from gpo.policy import PolicyConfig
+from gpo.population import Member, PopulationSpec
+from gpo.ppo import PPOConfig
+from gpo.seeding import derive_seed
+from gpo.selection import SelectionConfig, beta_at, divergence_matrix, select_pairs
+
+
+@dataclass(frozen=True)
+class GPOConfig:
+    env_id: str
+    steps_per_policy: int
+    population: int = 8
+    rounds: int = 12  # the paper's number of rounds
+    seed: int = 0
+    learner: PPOConfig | A2CConfig = field(default_factory=PPOConfig.kl_penalty)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    crossover: CrossoverConfig | None = field(default_factory=CrossoverConfig)
+    workers: int = 1
+    eval_episodes: int = 5
+    env_kwargs: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.population < 2:
+            raise ValueError(f"population must be >= 2, got {self.population}")
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {self.rounds}")
+        if self.seed < 0 or self.workers < 1 or self.eval_episodes < 1:
+            raise ValueError("seed must be >= 0, workers and eval_episodes >= 1")
+        own = self.mutation_steps_per_policy
+        n_envs = self.learner.n_envs
+        if own < self.rounds or own % n_envs:
+            raise ValueError(
+                f"steps_per_policy ({self.steps_per_policy}) leaves {own} mutation steps per policy "
+                f"after {self.rounds - 1} crossovers of {self.crossover_steps_per_child} steps; "
+                f"it must be at least rounds ({self.rounds}) and a multiple of n_envs ({n_envs})"
+            )
+
+    @property
+    def total_steps(self) -> int:
+        return self.population * self.steps_per_policy
+
+    @property
+    def crossover_steps_per_child(self) -> int:
+        return 0 if self.crossover is None else self.crossover.env_steps_per_child
+
+    @property
+    def mutation_steps_per_policy(self) -> int:
+        return self.steps_per_policy - (self.rounds - 1) * self.crossover_steps_per_child
+
+    def mutation_steps(self, round_index: int) -> int:
+        """Env steps each member takes in the mutation phase of ``round_index``."""
+        n_envs = self.learner.n_envs
+        base = self.mutation_steps_per_policy // self.rounds // n_envs * n_envs
+        if round_index < self.rounds - 1:
+            return base
+        return self.mutation_steps_per_policy - (self.rounds - 1) * base
+
+
+class GPO:
+    """Runs Algorithm 1 round by round; ``state_dict`` after any round resumes the run."""
+
+    def __init__(self, config: GPOConfig):
+        self.config = config
+        env = gym.make(config.env_id, **config.env_kwargs)
+        obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+        env.close()
+        self.spec = PopulationSpec(
+            config.env_id, obs_dim, act_dim, config.policy, config.learner, dict(config.env_kwargs)
+        )
+        self.members = [
+            Member.new(self.spec, np.random.default_rng(derive_seed(config.seed, "init", slot))).state_dict()
+            for slot in range(config.population)
+        ]
+        self.round_index = 0
+        self.env_steps = 0
+        self.wall_seconds = 0.0
+        self.curve: list[dict] = []
+        self.rounds: list[dict] = []
+        self.crossovers: list[dict] = []
+        self.final_members: list[dict] = []
+
+    @property
+    def done(self) -> bool:
+        return self.round_index >= self.config.rounds
+
+    # -- Algorithm 1 ---------------------------------------------------------------------------
+    def run_round(self, pool: TaskPool) -> None:
+        cfg, k = self.config, self.round_index
+        start = time.perf_counter()
+        steps = cfg.mutation_steps(k)
+        mutated = pool.map(
+            mutate,
+            [
+                (state, self.spec, steps, cfg.seed, k, slot, cfg.eval_episodes)
+                for slot, state in enumerate(self.members)
+            ],
+        )
+        self.members = [result.state for result in mutated]
+        eval_returns = [result.eval_return for result in mutated]
+        self._add_mutation_rows(mutated, start)
+        t_mutation = time.perf_counter() - start
+        members = [Member.from_state(self.spec, state) for state in self.members]
+        returns = np.array([member.fitness_return for member in members])
+        record = {
+            "round": k,
+            "mutation_steps_per_member": steps,
+            "best_return": float(returns.max()),
+            "mean_return": float(np.mean(returns[np.isfinite(returns)]))
+            if np.isfinite(returns).any()
+            else float("nan"),
+            "best_eval_return": best_of(eval_returns),
+            "seconds_mutation": t_mutation,
+            "seconds_selection": 0.0,
+            "seconds_crossover": 0.0,
+            "beta": float("nan"),
+        }
+        self.round_index += 1
+        if self.done:
+            self.final_members = [
+                {"member": i, "eval_return": e, "train_return": float(r)}
+                for i, (e, r) in enumerate(zip(eval_returns, returns))
+            ]
+        else:
+            t0 = time.perf_counter()
+            beta = beta_at(cfg.selection, k, cfg.rounds - 1)
+            pairs = self._select(members, returns, beta)
+            record.update(beta=beta, seconds_selection=time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            self._reproduce(pool, members, pairs, returns, eval_returns, k)
+            record["seconds_crossover"] = time.perf_counter() - t0
+        record["env_steps"] = self.env_steps
+        self.rounds.append(record)
+        self.wall_seconds += time.perf_counter() - start
+        if self.curve:
+            self.curve[-1]["wall_seconds"] = self.wall_seconds
+
+    def _select(self, members: list[Member], returns: np.ndarray, beta: float) -> list[tuple[int, int]]:
+        n = self.config.selection.kl_states
+        states = [member.trajectories.recent[-n:] for member in members]
+        divergence = divergence_matrix([member.agent for member in members], states)
+        return select_pairs(returns, divergence, beta, self.config.population)
+
+    def _reproduce(self, pool, members, pairs, returns, eval_returns, k) -> None:
+        cfg = self.config
+        if cfg.crossover is None:
+            survivors = list(dict.fromkeys(i for pair in pairs for i in pair))[: cfg.population]
+            fittest = int(np.argmax(returns))
+            survivors += [fittest] * (cfg.population - len(survivors))
+            self.members = [self.members[i] for i in survivors]
+            return
+        children = pool.map(
+            crossover,
+            [
+                (
+                    self.members[x],
+                    self.members[y],
+                    self.spec,
+                    cfg.crossover,
+                    cfg.seed,
+                    k,
+                    c,
+                    cfg.eval_episodes,
+                )
+                for c, (x, y) in enumerate(pairs)
+            ],
+        )
+        for (x, y), child in zip(pairs, children):
+            self.crossovers.append(
+                {
+                    **child.record,
+                    "parent_x": x,
+                    "parent_y": y,
+                    "parent_x_return": eval_returns[x],
+                    "parent_y_return": eval_returns[y],
+                    "parent_x_train_return": float(returns[x]),
+                    "parent_y_train_return": float(returns[y]),
+                }
+            )
+        self.members = [child.state for child in children]
+        self.env_steps += sum(child.env_steps for child in children)
+        self.curve.append(
+            {
+                "round": k,
+                "phase": "crossover",
+                "iteration": None,
+                "env_steps": self.env_steps,
+                "episodes": 0,
+                "return_mean": float("nan"),
+                "return_best": float("nan"),
+                "eval_return": best_of([child.record["child_return"] for child in children]),
+            }
+        )
+
+    def _add_mutation_rows(self, mutated, start: float) -> None:
+        base = self.env_steps
+        per_member = [result.iterations for result in mutated]
+        for i in range(len(per_member[0])):
+            row = population_row([member_rows[i] for member_rows in per_member])
+            last = i == len(per_member[0]) - 1
+            row.update(
+                round=self.round_index,
+                phase="mutation",
+                iteration=i + 1,
+                env_steps=base + row["env_steps"],
+                eval_return=best_of([m.eval_return for m in mutated]) if last else float("nan"),
+            )
+            self.curve.append(row)
+        self.env_steps = self.curve[-1]["env_steps"]
+        for row in self.curve[-len(per_member[0]) :]:
+            row["wall_seconds"] = self.wall_seconds + time.perf_counter() - start
+
+    def run(self) -> GPO:
+        single_threaded()
+        pool = TaskPool(self.config.workers)
+        try:
+            while not self.done:
+                self.run_round(pool)
+        finally:
+            pool.close()
+        return self
+
+    # -- resuming --------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "members": self.members,
+            "round_index": self.round_index,
+            "env_steps": self.env_steps,
+            "wall_seconds": self.wall_seconds,
+            "curve": self.curve,
+            "rounds": self.rounds,
+            "crossovers": self.crossovers,
+            "final_members": self.final_members,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)

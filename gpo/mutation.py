@@ -1,0 +1,58 @@
+"""Mutation (Section 3.1): every member improves itself with its policy-gradient learner (PPO or
+A2C) on its own samples, for its share of the round's budget.
+
+``mutate`` is a pure task: member state in, member state out, seeded only by (run seed, round,
+slot), so it can run in any worker process. The environments are reset at the start of each
+phase with that seed, so a new member never inherits the middle of its predecessor's episode.
+At the end, the member is evaluated with its deterministic mean action (steps not counted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gpo.population import Member, PopulationSpec, evaluate_member
+from gpo.seeding import derive_seed
+from gpo.trainer import TrainConfig, Trainer
+
+
+@dataclass
+class MutationResult:
+    state: dict  # the member after mutation
+    iterations: list[dict]  # one row per learner iteration (steps, returns, losses)
+    eval_return: float
+    eval_steps: int
+    seconds: float
+
+
+def mutate(
+    state: dict,
+    spec: PopulationSpec,
+    steps: int,
+    run_seed: int,
+    round_index: int,
+    slot: int,
+    eval_episodes: int,
+) -> MutationResult:
+    """Train member ``state`` for exactly ``steps`` env steps with its learner, then evaluate it."""
+    member = Member.from_state(spec, state)
+    config = TrainConfig(
+        spec.env_id,
+        steps,
+        seed=derive_seed(run_seed, "mutation", round_index, slot),
+        learner=spec.learner,
+        policy=spec.policy,
+        eval_every=0,
+        log_every_steps=1,  # a row per iteration; GPO aggregates them across members
+    )
+    trainer = Trainer(config, agent=member.agent, learner=member.learner, env_kwargs=spec.env_kwargs)
+    try:
+        while not trainer.done:
+            trainer.step()
+            member.recent_returns.extend(trainer.last_rollout.episode_returns)
+            member.trajectories.add(trainer.last_rollout)
+    finally:
+        trainer.close()
+    member.trajectories.end_phase()
+    eval_return, eval_steps = evaluate_member(member, spec, eval_episodes, run_seed)
+    return MutationResult(member.state_dict(), trainer.curve, eval_return, eval_steps, trainer.wall_seconds)

@@ -1,0 +1,157 @@
+"""State-space crossover on a hand-made task, and against parameter-space crossover."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from gpo.crossover import CrossoverConfig, crossover
+from gpo.dagger import DAggerConfig, HybridTargets, imitation_loss
+from gpo.distributions import kl
+from gpo.policy import ActorCritic, PolicyConfig
+from gpo.population import Member, PopulationSpec
+from gpo.ppo import PPOConfig
+from gpo.rollout import RolloutCollector, make_vector_env
+from gpo.selector import SelectorConfig, train_selector
+
+TARGET = 0.5  # the best action: +0.5 where s < 0, −0.5 where s > 0
+
+
+class TwoHalves(gym.Env):
+    """s₀ ~ U(−1, 1) stays put (plus a little noise) for 20 steps; r = 1 − (a − a*(s))² with
+    a*(s) = +0.5 for s < 0 and −0.5 for s > 0. A policy that always plays +0.5 is perfect in the
+    left half only, its best episodes start there; one playing −0.5 the reverse."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float64)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float64)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.s = 0, float(self.np_random.uniform(-1.0, 1.0))
+        return np.array([self.s]), {}
+
+    def step(self, action):
+        best = TARGET if self.s < 0 else -TARGET
+        reward = 1.0 - float((action[0] - best) ** 2)
+        self.t += 1
+        self.s = float(np.clip(self.s + 0.01 * self.np_random.standard_normal(), -1.0, 1.0))
+        return np.array([self.s]), reward, False, self.t >= 20, {}
+
+
+gym.register("GPOTest/TwoHalves-v0", entry_point=TwoHalves)
+SPEC = PopulationSpec("GPOTest/TwoHalves-v0", 1, 1, PolicyConfig(normalize_obs=False), PPOConfig.kl_penalty())
+
+
+def constant_parent(action: float, rng, steps: int = 2000) -> Member:
+    """A parent that plays N(action, 0.1²) everywhere, with 100 episodes of experience."""
+    member = Member.new(SPEC, rng)
+    W_out, b_out = member.agent.pi.layers[-1]
+    W_out[...], b_out[...] = 0.0, action
+    member.agent.log_std[...] = np.log(0.1)
+    collector = RolloutCollector(make_vector_env(SPEC.env_id, 1), seed=int(rng.integers(1000)))
+    member.trajectories.add(collector.collect(member.agent, steps, rng))
+    collector.close()
+    return member
+
+
+@pytest.fixture(scope="module")
+def parents():
+    rng = np.random.default_rng(0)
+    return constant_parent(+TARGET, rng), constant_parent(-TARGET, rng)
+
+
+LEFT, RIGHT = np.linspace(-0.95, -0.2, 20)[:, None], np.linspace(0.2, 0.95, 20)[:, None]
+
+
+def test_selector_picks_each_parent_in_its_half(parents):
+    x, y = parents
+    states_x, states_y = x.trajectories.good_states(0.5), y.trajectories.good_states(0.5)
+    assert (states_x < 0).mean() > 0.9 and (states_y > 0).mean() > 0.9  # good episodes
+    selector, accuracy = train_selector(
+        states_x, states_y, x.agent.obs_normalizer, SelectorConfig(epochs=30), np.random.default_rng(1)
+    )
+    assert accuracy > 0.9
+    assert (selector.prob_x(LEFT) > 0.5).all() and (selector.prob_x(RIGHT) < 0.5).all()
+
+
+def child_kl_to(child: ActorCritic, parent: ActorCritic, states: np.ndarray) -> float:
+    return float(
+        np.mean(
+            kl(child.mean_action(states), child.log_std, parent.mean_action(states), parent.log_std).value
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def state_child(parents):
+    x, y = parents
+    config = CrossoverConfig(
+        selector=SelectorConfig(epochs=30),
+        dagger=DAggerConfig(hybrid_steps=2000, child_steps=1000, epochs=40),
+    )
+    result = crossover(
+        x.state_dict(),
+        y.state_dict(),
+        SPEC,
+        config,
+        run_seed=0,
+        round_index=0,
+        child_index=0,
+        eval_episodes=20,
+    )
+    return Member.from_state(SPEC, result.state), result
+
+
+def test_dagger_child_matches_each_parent_where_it_is_picked(parents, state_child):
+    (x, y), (child, result) = parents, state_child
+    assert child_kl_to(child.agent, x.agent, LEFT) < 0.1
+    assert child_kl_to(child.agent, y.agent, RIGHT) < 0.1
+    assert result.env_steps == 2000 + 3 * 1000
+    assert result.record["selector_accuracy"] > 0.9
+
+
+def test_dagger_child_scores_at_least_as_well_as_the_better_parent(parents, state_child):
+    from gpo.population import evaluate_member
+
+    x, y = parents
+    best_parent = max(evaluate_member(p, SPEC, 20, run_seed=0)[0] for p in (x, y))
+    # Each parent is perfect in one half only (≈ 10 of 20 per episode); the child in both.
+    assert state_child[1].record["child_return"] >= best_parent
+    assert state_child[1].record["child_return"] > 18.0
+
+
+def test_parameter_crossover_child_is_far_from_both_parents_state_child_close(parents, state_child):
+    x, y = parents
+    result = crossover(
+        x.state_dict(),
+        y.state_dict(),
+        SPEC,
+        CrossoverConfig(kind="parameter"),
+        run_seed=0,
+        round_index=0,
+        child_index=0,
+        eval_episodes=2,
+    )
+    param_child = Member.from_state(SPEC, result.state).agent
+    assert result.env_steps == 0
+    param_far = min(child_kl_to(param_child, x.agent, LEFT), child_kl_to(param_child, y.agent, RIGHT))
+    state_close = max(
+        child_kl_to(state_child[0].agent, x.agent, LEFT), child_kl_to(state_child[0].agent, y.agent, RIGHT)
+    )
+    assert param_far > 10.0 and state_close < 0.1
+
+
+def test_monte_carlo_kl_gradient_agrees_with_closed_form_when_the_selector_is_certain():
+    """With π_S(x|s) = 1 the mixture is π_x, so the one-sample estimator is unbiased for the
+    closed form: batch sums (where per-sample noise averages out) must agree."""
+    rng = np.random.default_rng(3)
+    B, A = 20000, 2
+    mean, log_std = rng.standard_normal((B, A)), np.array([-0.3, 0.2])
+    target_mean = mean + np.array([0.7, -0.4])  # a systematic offset to recover
+    targets = HybridTargets(
+        np.ones(B), target_mean, np.array([0.1, -0.2]), rng.standard_normal((B, A)), np.zeros(A)
+    )
+    exact = imitation_loss(mean, log_std, targets, "picked_parent", rng)
+    mc = imitation_loss(mean, log_std, targets, "monte_carlo", rng)
+    assert abs(mc.value - exact.value) < 0.05 * abs(exact.value)
+    np.testing.assert_allclose(mc.d_log_std, exact.d_log_std, rtol=0.05, atol=0.02)
+    np.testing.assert_allclose(mc.d_mean.sum(0), exact.d_mean.sum(0), rtol=0.05)

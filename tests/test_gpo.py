@@ -1,0 +1,155 @@
+"""Algorithm 1: pair selection, the budget, workers, the no-crossover ablation, learning."""
+
+import numpy as np
+import pytest
+
+from gpo.crossover import CrossoverConfig
+from gpo.dagger import DAggerConfig
+from gpo.gpo import GPO, GPOConfig
+from gpo.parallel import TaskPool
+from gpo.policy import ActorCritic, PolicyConfig
+from gpo.ppo import PPOConfig
+from gpo.selection import SelectionConfig, beta_at, divergence_matrix, select_pairs
+
+SMALL_CROSSOVER = CrossoverConfig(
+    dagger=DAggerConfig(hybrid_steps=256, child_steps=128, iterations=2, epochs=2)
+)
+
+
+def tiny(**overrides) -> GPOConfig:
+    base = dict(
+        env_id="InvertedPendulum-v5",
+        steps_per_policy=2048,
+        population=3,
+        rounds=3,
+        learner=PPOConfig.kl_penalty(n_steps=256),
+        crossover=SMALL_CROSSOVER,
+        eval_episodes=1,
+    )
+    return GPOConfig(**{**base, **overrides})
+
+
+def bits(value):
+    """Floats as their exact bit pattern (NaN-safe), recursively."""
+    if isinstance(value, dict):
+        return {k: bits(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [bits(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value).hex()
+    return value
+
+
+def comparable(run: GPO) -> dict:
+    """Everything a run records, less wall-clock times, bit for bit."""
+
+    def strip(rows):
+        return [{k: v for k, v in r.items() if "seconds" not in k} for r in rows]
+
+    return bits(
+        {
+            "curve": strip(run.curve),
+            "rounds": strip(run.rounds),
+            "crossovers": strip(run.crossovers),
+            "final": run.final_members,
+            "params": [m["agent"]["params"].tolist() for m in run.members],
+        }
+    )
+
+
+# -- selection ------------------------------------------------------------------------------------
+@pytest.fixture
+def three_agents(rng):
+    a = ActorCritic(3, 2, PolicyConfig(), rng)
+    twin = a.copy()
+    other = ActorCritic(3, 2, PolicyConfig(), rng)
+    other.params += 0.5 * rng.standard_normal(other.params.shape)
+    return [a, twin, other]
+
+
+def test_divergence_is_zero_for_identical_policies_and_symmetric(three_agents, rng):
+    states = [rng.standard_normal((50, 3)) for _ in range(3)]
+    div = divergence_matrix(three_agents, states)
+    assert div[0, 1] == 0.0 and div[0, 2] > 0.1
+    np.testing.assert_array_equal(div, div.T)
+
+
+def test_beta_prefers_the_diverse_pair_and_zero_beta_does_not(three_agents, rng):
+    states = [rng.standard_normal((50, 3)) for _ in range(3)]
+    div = divergence_matrix(three_agents, states)
+    returns = np.array([100.0, 100.0, 100.0])  # equal returns: only diversity can decide
+    diverse = select_pairs(returns, div, beta=1.0, n_children=1)[0]
+    assert 2 in diverse
+    # β = 0: the identical pair (0, 1) is exactly as fit as any other; ties go by index.
+    assert select_pairs(returns, div, beta=0.0, n_children=1)[0] == (0, 1)
+    # Returns still dominate when they differ enough.
+    assert set(select_pairs(np.array([500.0, 500.0, 0.0]), div, 1.0, 1)[0]) == {0, 1}
+
+
+def test_pairs_put_the_fitter_parent_first_and_reuse_pairs_with_roles_swapped():
+    div = np.zeros((2, 2))
+    pairs = select_pairs(np.array([1.0, 2.0]), div, beta=0.0, n_children=2)
+    assert pairs == [(1, 0), (0, 1)]
+
+
+def test_beta_schedules():
+    linear = SelectionConfig(beta_init=8.0)
+    assert [beta_at(linear, k, 5) for k in range(5)] == [8.0, 6.0, 4.0, 2.0, 0.0]
+    exponential = SelectionConfig(beta_init=8.0, beta_schedule="exponential", beta_decay=0.5)
+    assert beta_at(exponential, 3, 5) == 1.0
+    with pytest.raises(ValueError, match="beta_schedule"):
+        SelectionConfig(beta_schedule="cosine")
+
+
+# -- budget -----------------------------------------------------------------------------------------
+def test_mutation_hybrid_and_dagger_steps_add_up_to_the_budget():
+    run = GPO(tiny()).run()
+    cfg = run.config
+    mutation = sum(r["mutation_steps_per_member"] for r in run.rounds) * cfg.population
+    crossover = sum(c["env_steps"] for c in run.crossovers)
+    assert crossover == (cfg.rounds - 1) * cfg.population * (256 + 128)
+    assert mutation + crossover == run.curve[-1]["env_steps"] == cfg.total_steps == 3 * 2048
+    assert run.env_steps == cfg.total_steps
+    assert len(run.final_members) == cfg.population
+
+
+def test_budget_too_small_for_the_crossovers_is_rejected():
+    with pytest.raises(ValueError, match="leaves .* mutation steps per policy"):
+        tiny(steps_per_policy=700)
+
+
+# -- ablation -------------------------------------------------------------------------------------
+def test_no_crossover_keeps_selected_members_and_fills_with_the_fittest():
+    run = GPO(tiny(crossover=None, population=4))
+    run.members = ["m0", "m1", "m2", "m3"]  # stand-ins: reproduction only moves states around
+    returns = np.array([1.0, 5.0, 3.0, 9.0])
+    run._reproduce(TaskPool(1), None, [(2, 1), (2, 1), (1, 2), (2, 1)], returns, None, 0)
+    # The distinct selected members in rank order, then copies of the fittest (member 3).
+    assert run.members == ["m2", "m1", "m3", "m3"]
+    assert not run.crossovers
+
+
+# -- workers and learning ---------------------------------------------------------------------------
+@pytest.mark.slow
+def test_one_and_two_workers_give_identical_runs():
+    one = GPO(tiny(workers=1)).run()
+    two = GPO(tiny(workers=2)).run()
+    assert comparable(one) == comparable(two)
+    other_seed = GPO(tiny(workers=1, seed=1)).run()
+    assert comparable(other_seed)["final"] != comparable(one)["final"]
+
+
+@pytest.mark.slow
+def test_gpo_learns_inverted_pendulum():
+    config = GPOConfig(
+        "InvertedPendulum-v5",
+        20480,
+        population=4,
+        rounds=3,
+        learner=PPOConfig.kl_penalty(n_steps=1024),
+        crossover=CrossoverConfig(dagger=DAggerConfig(hybrid_steps=1024, child_steps=512, iterations=3)),
+        eval_episodes=3,
+    )
+    run = GPO(config).run()
+    assert run.rounds[-1]["best_eval_return"] >= 900
+    assert run.rounds[0]["mean_return"] < 100  # it did have to learn
