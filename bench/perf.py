@@ -6,6 +6,12 @@
         prints one JSON line with env_sps, ours_sps, sb3_sps (medians over rounds) and ratios.
     python -m bench.perf peer --env HalfCheetah-v5 --steps 200000 --seeds 3
         trains this PPO and SB3's PPO with the same settings and prints both final returns.
+    python -m bench.perf gpo-overhead --env HalfCheetah-v5
+        GPO (m = 8) and Single (m = 8) on the same total budget, one worker each, in alternating
+        rounds; prints gpo_sps, single_sps and the share of GPO's wall time spent in selection and
+        crossover. Both use the GPO paper's learner; evaluation is kept to what GPO needs (one
+        episode per member per phase, for its records) and is off for Single, so the comparison
+        is of training work. The default budget keeps the paper's share of crossover samples.
 
 stable-baselines3 is a dev dependency used only here, never by the package.
 """
@@ -172,6 +178,43 @@ def peer(args: argparse.Namespace) -> dict:
     return result
 
 
+def gpo_overhead(args: argparse.Namespace) -> dict:
+    from baselines.single import SingleConfig, run_single
+    from gpo.gpo import GPO, GPOConfig
+
+    limit_threads()
+    gpo_config = GPOConfig(
+        args.env, args.steps_per_policy, population=args.population, rounds=args.rounds, eval_episodes=1
+    )
+    single_config = SingleConfig(args.env, args.steps_per_policy, population=args.population, eval_every=0)
+    gpo_sps, single_sps, shares = [], [], []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        run = GPO(gpo_config).run()
+        elapsed = time.perf_counter() - start
+        gpo_sps.append(run.env_steps / elapsed)
+        shares.append(sum(r["seconds_selection"] + r["seconds_crossover"] for r in run.rounds) / elapsed)
+        start = time.perf_counter()
+        result = run_single(single_config)
+        single_sps.append(result.curve[-1]["env_steps"] / (time.perf_counter() - start))
+    result = {
+        "gpo_sps": round(statistics.median(gpo_sps), 1),
+        "single_sps": round(statistics.median(single_sps), 1),
+        "selection_crossover_share": round(statistics.median(shares), 3),
+    }
+    result["gpo_over_single"] = round(result["gpo_sps"] / result["single_sps"], 3)
+    result.update(
+        env=args.env,
+        population=args.population,
+        steps_per_policy=args.steps_per_policy,
+        rounds=args.rounds,
+        crossover_steps_per_child=gpo_config.crossover_steps_per_child,
+        workers=1,
+        repeats=args.repeats,
+    )
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.perf", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -184,11 +227,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--env", default="HalfCheetah-v5")
     p.add_argument("--steps", type=int, default=200_000)
     p.add_argument("--seeds", type=int, default=3)
+    p = sub.add_parser("gpo-overhead", help="GPO vs Single steps/s on the same budget")
+    p.add_argument("--env", default="HalfCheetah-v5")
+    p.add_argument("--population", type=int, default=8)
+    # 3 rounds on 184,320 steps per policy keep the paper's share of crossover samples
+    # (11 crossovers x 5,120 steps in 1M per policy = 5.6%) at a fifth of the run time.
+    p.add_argument("--steps-per-policy", type=int, default=184_320)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args(argv)
-    for name in ("steps", "env_steps", "rounds", "seeds"):
+    for name in ("steps", "env_steps", "rounds", "seeds", "population", "steps_per_policy", "repeats"):
         if getattr(args, name, 1) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
-    result = {"throughput": throughput, "peer": peer}[args.command](args)
+    commands = {"throughput": throughput, "peer": peer, "gpo-overhead": gpo_overhead}
+    result = commands[args.command](args)
     print(json.dumps(result), flush=True)
     return 0
 

@@ -10,6 +10,7 @@ environments as is usual on MuJoCo, observation normalisation and reward scaling
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -99,9 +100,12 @@ class A2C:
         )
         self.reward_scaler = RewardScaler(config.n_envs, config.gamma) if config.reward_scaling else None
 
-    def update(self, agent: ActorCritic, rollout: Rollout, rng: np.random.Generator) -> dict:
+    def update(
+        self, agent: ActorCritic, rollout: Rollout, rng: np.random.Generator, extra: Sequence[Batch] = ()
+    ) -> dict:
         cfg = self.config
-        batch = make_batch(rollout, self.reward_scaler, cfg.gamma, cfg.gae_lambda)
+        own = make_batch(rollout, self.reward_scaler, cfg.gamma, cfg.gae_lambda)
+        batch = Batch.concat([own, *extra])
         mean, value, cache = agent.forward(batch.obs)
         loss = a2c_loss(batch, mean, agent.log_std, value, cfg)
         agent.backward(cache, loss.d_mean, loss.d_log_std, loss.d_value)

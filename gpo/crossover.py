@@ -103,6 +103,7 @@ def crossover(
         x_agent.renormalize_inputs(merged)
         child.params[...] = 0.5 * (x_agent.params + y_agent.params)
         record.update(selector_accuracy=float("nan"), imitation_kl=float("nan"))
+        recent_states = np.concatenate([x.trajectories.recent, y.trajectories.recent])
     else:
         top = config.selector.top_fraction
         selector, accuracy = train_selector(
@@ -118,9 +119,11 @@ def crossover(
         finally:
             envs.close()
         env_steps = result.env_steps
+        recent_states = result.recent_states
         record.update(selector_accuracy=accuracy, imitation_kl=result.final_kl)
 
     member = Member(spec, child)
+    member.trajectories.recent = recent_states  # where the child was last seen acting
     if x.learner.reward_scaler is not None and member.learner.reward_scaler is not None:
         member.learner.reward_scaler.load_state_dict(x.learner.reward_scaler.state_dict())
     eval_return, eval_steps = evaluate_member(member, spec, eval_episodes, run_seed)

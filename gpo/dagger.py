@@ -159,6 +159,7 @@ class DAggerResult(NamedTuple):
     env_steps: int
     final_kl: float  # imitation loss on the whole dataset after the last fit
     child_returns: list  # episodes the child finished during its rollouts
+    recent_states: Array  # raw states of the latest rollout (the child's own, if it had one)
 
 
 def dagger(
@@ -207,4 +208,4 @@ def dagger(
         dataset_targets.append(hybrid.targets(states))
 
     final = imitation_loss(child.pi(inputs), child.log_std, targets, "picked_parent", rng).value
-    return DAggerResult(env_steps, final, child_returns)
+    return DAggerResult(env_steps, final, child_returns, dataset_obs[-1])

@@ -37,7 +37,8 @@ import numpy as np
 from gpo.a2c import A2CConfig
 from gpo.crossover import CrossoverConfig, crossover
 from gpo.curves import best_of, population_row
-from gpo.mutation import mutate
+from gpo.data_sharing import DataSharingConfig, sharing_neighbours
+from gpo.mutation import mutate, mutate_together
 from gpo.parallel import TaskPool, single_threaded
 from gpo.policy import PolicyConfig
 from gpo.population import Member, PopulationSpec
@@ -57,6 +58,7 @@ class GPOConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     crossover: CrossoverConfig | None = field(default_factory=CrossoverConfig)
+    data_sharing: DataSharingConfig = field(default_factory=DataSharingConfig)
     workers: int = 1
     eval_episodes: int = 5
     env_kwargs: dict = field(default_factory=dict)
@@ -130,13 +132,17 @@ class GPO:
         cfg, k = self.config, self.round_index
         start = time.perf_counter()
         steps = cfg.mutation_steps(k)
-        mutated = pool.map(
-            mutate,
-            [
+        neighbours = self._sharing_neighbours()
+        if neighbours is None:
+            tasks = [
                 (state, self.spec, steps, cfg.seed, k, slot, cfg.eval_episodes)
                 for slot, state in enumerate(self.members)
-            ],
-        )
+            ]
+            mutated = pool.map(mutate, tasks)
+        else:
+            mutated = mutate_together(
+                self.members, self.spec, steps, cfg.seed, k, cfg.eval_episodes, neighbours
+            )
         self.members = [result.state for result in mutated]
         eval_returns = [result.eval_return for result in mutated]
         self._add_mutation_rows(mutated, start)
@@ -155,6 +161,7 @@ class GPO:
             "seconds_selection": 0.0,
             "seconds_crossover": 0.0,
             "beta": float("nan"),
+            "shared_pairs": 0 if neighbours is None else sum(len(n) for n in neighbours),
         }
         self.round_index += 1
         if self.done:
@@ -175,6 +182,17 @@ class GPO:
         self.wall_seconds += time.perf_counter() - start
         if self.curve:
             self.curve[-1]["wall_seconds"] = self.wall_seconds
+
+    def _sharing_neighbours(self) -> list[list[int]] | None:
+        """Who learns from whom this round (None: data sharing off, or no states yet)."""
+        sharing = self.config.data_sharing
+        if not sharing.enabled:
+            return None
+        members = [Member.from_state(self.spec, state) for state in self.members]
+        states = [member.trajectories.recent[-self.config.selection.kl_states :] for member in members]
+        if any(len(s) == 0 for s in states):
+            return [[] for _ in members]  # the first round: nothing measured yet
+        return sharing_neighbours([member.agent for member in members], states, sharing.max_kl)
 
     def _select(self, members: list[Member], returns: np.ndarray, beta: float) -> list[tuple[int, int]]:
         n = self.config.selection.kl_states

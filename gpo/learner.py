@@ -6,6 +6,7 @@ operator (Section 3.1 of the paper) is exactly one of these learners run on each
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,6 +35,26 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.advantages)
+
+    @staticmethod
+    def concat(batches: Sequence[Batch]) -> Batch:
+        """Batches of one policy's update, stacked (``log_std`` is the first batch's)."""
+        if len(batches) == 1:
+            return batches[0]
+
+        def stack(name):
+            return np.concatenate([getattr(b, name) for b in batches])
+
+        return Batch(
+            stack("obs"),
+            stack("actions"),
+            stack("log_probs"),
+            stack("means"),
+            batches[0].log_std,
+            stack("values"),
+            stack("advantages"),
+            stack("returns"),
+        )
 
     def take(self, idx: Array) -> Batch:
         return Batch(
@@ -81,8 +102,11 @@ class Learner(Protocol):
     n_envs: int
     n_steps: int  # steps per environment per iteration
 
-    def update(self, agent: ActorCritic, rollout: Rollout, rng: np.random.Generator) -> dict:
-        """Improve ``agent`` from ``rollout``; return scalar statistics for the learning curve."""
+    def update(
+        self, agent: ActorCritic, rollout: Rollout, rng: np.random.Generator, extra: Sequence[Batch] = ()
+    ) -> dict:
+        """Improve ``agent`` from ``rollout`` and any ``extra`` batches (GPO's shared samples);
+        return scalar statistics for the learning curve."""
         ...
 
     def state_dict(self) -> dict: ...

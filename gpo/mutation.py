@@ -5,12 +5,16 @@ A2C) on its own samples, for its share of the round's budget.
 slot), so it can run in any worker process. The environments are reset at the start of each
 phase with that seed, so a new member never inherits the middle of its predecessor's episode.
 At the end, the member is evaluated with its deterministic mean action (steps not counted).
+``mutate_together`` is the same for all members in lockstep, for data sharing
+(``gpo.data_sharing``): every iteration all members collect, then each updates on its own samples
+and its neighbours'.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gpo.data_sharing import shared_batch
 from gpo.population import Member, PopulationSpec, evaluate_member
 from gpo.seeding import derive_seed
 from gpo.trainer import TrainConfig, Trainer
@@ -25,16 +29,9 @@ class MutationResult:
     seconds: float
 
 
-def mutate(
-    state: dict,
-    spec: PopulationSpec,
-    steps: int,
-    run_seed: int,
-    round_index: int,
-    slot: int,
-    eval_episodes: int,
-) -> MutationResult:
-    """Train member ``state`` for exactly ``steps`` env steps with its learner, then evaluate it."""
+def _start(
+    state: dict, spec: PopulationSpec, steps: int, run_seed: int, round_index: int, slot: int
+) -> tuple[Member, Trainer]:
     member = Member.from_state(spec, state)
     config = TrainConfig(
         spec.env_id,
@@ -46,13 +43,70 @@ def mutate(
         log_every_steps=1,  # a row per iteration; GPO aggregates them across members
     )
     trainer = Trainer(config, agent=member.agent, learner=member.learner, env_kwargs=spec.env_kwargs)
-    try:
-        while not trainer.done:
-            trainer.step()
-            member.recent_returns.extend(trainer.last_rollout.episode_returns)
-            member.trajectories.add(trainer.last_rollout)
-    finally:
-        trainer.close()
+    return member, trainer
+
+
+def _record(member: Member, trainer: Trainer) -> None:
+    member.recent_returns.extend(trainer.last_rollout.episode_returns)
+    member.trajectories.add(trainer.last_rollout)
+
+
+def _finish(
+    member: Member, trainer: Trainer, spec: PopulationSpec, run_seed: int, eval_episodes: int
+) -> MutationResult:
+    trainer.close()
     member.trajectories.end_phase()
     eval_return, eval_steps = evaluate_member(member, spec, eval_episodes, run_seed)
     return MutationResult(member.state_dict(), trainer.curve, eval_return, eval_steps, trainer.wall_seconds)
+
+
+def mutate(
+    state: dict,
+    spec: PopulationSpec,
+    steps: int,
+    run_seed: int,
+    round_index: int,
+    slot: int,
+    eval_episodes: int,
+) -> MutationResult:
+    """Train member ``state`` for exactly ``steps`` env steps with its learner, then evaluate it."""
+    member, trainer = _start(state, spec, steps, run_seed, round_index, slot)
+    try:
+        while not trainer.done:
+            trainer.step()
+            _record(member, trainer)
+    except BaseException:
+        trainer.close()
+        raise
+    return _finish(member, trainer, spec, run_seed, eval_episodes)
+
+
+def mutate_together(
+    states: list[dict],
+    spec: PopulationSpec,
+    steps: int,
+    run_seed: int,
+    round_index: int,
+    eval_episodes: int,
+    neighbours: list[list[int]],
+) -> list[MutationResult]:
+    """Mutate all members in lockstep; member i also learns from members ``neighbours[i]``."""
+    started = [_start(s, spec, steps, run_seed, round_index, slot) for slot, s in enumerate(states)]
+    trainers = [trainer for _, trainer in started]
+    try:
+        while not trainers[0].done:
+            rollouts = [trainer.collect() for trainer in trainers]
+            for member, trainer in started:
+                _record(member, trainer)
+            # Shared batches are built from every member's pre-update policy and statistics.
+            extra = [
+                [shared_batch(trainers[i].agent, trainers[i].learner, rollouts[j]) for j in near]
+                for i, near in enumerate(neighbours)
+            ]
+            for trainer, rollout, shared in zip(trainers, rollouts, extra):
+                trainer.update(rollout, shared)
+    except BaseException:
+        for trainer in trainers:
+            trainer.close()
+        raise
+    return [_finish(member, trainer, spec, run_seed, eval_episodes) for member, trainer in started]

@@ -90,6 +90,11 @@ class RewardScaler:
         self.rms.update(returns)
         return np.clip(rewards / np.sqrt(self.rms.var + 1e-8), -self.clip, self.clip)
 
+    def scale(self, rewards: Array) -> Array:
+        """Scale rewards with the current statistics, leaving them unchanged (for samples that
+        are not this learner's own, such as GPO's shared data)."""
+        return np.clip(rewards / np.sqrt(self.rms.var + 1e-8), -self.clip, self.clip)
+
     def state_dict(self) -> dict:
         return {"rms": self.rms.state_dict(), "returns": self.returns.copy()}
 

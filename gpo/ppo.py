@@ -13,6 +13,7 @@ SB3's mean squared error (no ½), so ``vf_coef`` means the same as in SB3.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
@@ -159,9 +160,12 @@ class PPO:
         self.reward_scaler = RewardScaler(config.n_envs, config.gamma) if config.reward_scaling else None
         self.kl_coef = config.kl_coef_init
 
-    def update(self, agent: ActorCritic, rollout: Rollout, rng: np.random.Generator) -> dict:
+    def update(
+        self, agent: ActorCritic, rollout: Rollout, rng: np.random.Generator, extra: Sequence[Batch] = ()
+    ) -> dict:
         cfg = self.config
-        batch = make_batch(rollout, self.reward_scaler, cfg.gamma, cfg.gae_lambda)
+        own = make_batch(rollout, self.reward_scaler, cfg.gamma, cfg.gae_lambda)
+        batch = Batch.concat([own, *extra])
         B = len(batch)
         n_mb = min(cfg.n_minibatches, B)
         stats = []

@@ -31,6 +31,7 @@ class Rollout:
 
     obs: Array  # (T, N, O) normalised observations ŝ_t
     raw_obs: Array  # (T, N, O) the environment's observations s_t
+    next_raw_obs: Array  # (T, N, O) the true next states s_{t+1} (final ones at episode ends)
     actions: Array  # (T, N, A) sampled (unclipped) actions
     log_probs: Array  # (T, N) log π_old(a_t|s_t)
     means: Array  # (T, N, A) μ_old(s_t), for KL penalties against the sampling policy
@@ -110,6 +111,7 @@ class RolloutCollector:
         return Rollout(
             obs=norm_obs,
             raw_obs=raw_obs,
+            next_raw_obs=next_raw_obs,
             actions=actions,
             log_probs=log_probs,
             means=means,

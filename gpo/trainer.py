@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import gymnasium as gym
@@ -20,10 +21,10 @@ import numpy as np
 from gpo.a2c import A2C, A2CConfig
 from gpo.distributions import entropy
 from gpo.evaluation import evaluate
-from gpo.learner import Learner
+from gpo.learner import Batch, Learner
 from gpo.policy import ActorCritic, PolicyConfig
 from gpo.ppo import PPO, PPOConfig
-from gpo.rollout import RolloutCollector, make_vector_env
+from gpo.rollout import Rollout, RolloutCollector, make_vector_env
 
 EVAL_SEED_OFFSET = 1_000_003
 RECENT_EPISODES = 100  # window of finished training episodes kept for 'recent return'
@@ -119,14 +120,26 @@ class Trainer:
 
     def step(self) -> dict | None:
         """One iteration; returns the curve row it appended, if any."""
+        return self.update(self.collect())
+
+    def collect(self) -> Rollout:
+        """The sampling half of an iteration (the last one takes what is left of the budget)."""
         start = time.perf_counter()
-        cfg, n_envs = self.config, self.learner.n_envs
-        n_steps = min(self.learner.n_steps, (cfg.total_steps - self.env_steps) // n_envs)
+        n_envs = self.learner.n_envs
+        n_steps = min(self.learner.n_steps, (self.config.total_steps - self.env_steps) // n_envs)
         rollout = self.last_rollout = self.collector.collect(self.agent, n_steps, self.rng)
         self.env_steps += rollout.n_steps
         self.episodes.add(rollout.episode_returns, rollout.episode_lengths)
         self.recent_returns.extend(rollout.episode_returns)
-        stats = self.learner.update(self.agent, rollout, self.rng)
+        self.wall_seconds += time.perf_counter() - start
+        return rollout
+
+    def update(self, rollout: Rollout, extra: Sequence[Batch] = ()) -> dict | None:
+        """The learning half: update on ``rollout`` (and ``extra`` batches of shared samples),
+        evaluate if due, and append a curve row if due."""
+        start = time.perf_counter()
+        cfg = self.config
+        stats = self.learner.update(self.agent, rollout, self.rng, extra)
         self.iteration += 1
         evaluate_now = cfg.eval_every and (self.iteration % cfg.eval_every == 0 or self.done)
         eval_return = float("nan")
