@@ -1,13 +1,105 @@
-"""The algorithms a run can name, and the configurations they map to."""
+"""The algorithms a run can name, as data: each name is a family and the configuration it runs.
+
+Budgets are per policy, as in the paper: GPO, Single and Joint with population m all consume
+m × ``steps_per_policy`` env steps; ``ppo``, ``ppo-kl`` and ``a2c`` are one plain policy.
+GPO and its baselines use the GPO paper's learner (PPO with the adaptive KL penalty) or A2C.
+"""
 
 from __future__ import annotations
 
-from gpo.a2c import A2CConfig
-from gpo.ppo import PPOConfig
+from dataclasses import dataclass
+from typing import Any
 
-LEARNERS = {
-    "ppo": PPOConfig,  # clipped surrogate, modern MuJoCo settings
-    "ppo-kl": PPOConfig.kl_penalty,  # the GPO paper's adaptive-KL-penalty PPO
-    "a2c": A2CConfig,
+from baselines.single import SingleConfig, joint_config
+from gpo.a2c import A2CConfig
+from gpo.crossover import CrossoverConfig
+from gpo.data_sharing import DataSharingConfig
+from gpo.gpo import GPOConfig
+from gpo.ppo import PPOConfig
+from gpo.selection import SelectionConfig
+from gpo.trainer import TrainConfig
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What one run is: its family (``plain``, ``gpo``, ``single``) and its configuration."""
+
+    family: str
+    config: Any
+
+
+def _gpo(learner, **fields):
+    def build(env_id, steps, seed, population, workers, rounds, env_kwargs):
+        return RunSpec(
+            "gpo",
+            GPOConfig(
+                env_id,
+                steps,
+                population=population,
+                rounds=rounds,
+                seed=seed,
+                learner=learner(),
+                workers=workers,
+                env_kwargs=env_kwargs,
+                **fields,
+            ),
+        )
+
+    return build
+
+
+def _single(learner, joint: bool = False):
+    def build(env_id, steps, seed, population, workers, rounds, env_kwargs):
+        config = SingleConfig(
+            env_id,
+            steps,
+            population=population,
+            seed=seed,
+            learner=learner(),
+            workers=workers,
+            env_kwargs=env_kwargs,
+        )
+        return RunSpec("plain", joint_config(config)) if joint else RunSpec("single", config)
+
+    return build
+
+
+def _plain(learner):
+    def build(env_id, steps, seed, population, workers, rounds, env_kwargs):
+        return RunSpec("plain", TrainConfig(env_id, steps, seed=seed, learner=learner()))
+
+    return build
+
+
+BUILDERS = {
+    "gpo": _gpo(PPOConfig.kl_penalty),
+    "gpo-a2c": _gpo(A2CConfig),
+    "gpo-no-crossover": _gpo(PPOConfig.kl_penalty, crossover=None),
+    "gpo-param-crossover": _gpo(PPOConfig.kl_penalty, crossover=CrossoverConfig(kind="parameter")),
+    "gpo-performance-selection": _gpo(PPOConfig.kl_penalty, selection=SelectionConfig(beta_init=0.0)),
+    "gpo-data-sharing": _gpo(PPOConfig.kl_penalty, data_sharing=DataSharingConfig(enabled=True)),
+    "single": _single(PPOConfig.kl_penalty),
+    "single-a2c": _single(A2CConfig),
+    "joint": _single(PPOConfig.kl_penalty, joint=True),
+    "joint-a2c": _single(A2CConfig, joint=True),
+    "ppo": _plain(PPOConfig),
+    "ppo-kl": _plain(PPOConfig.kl_penalty),
+    "a2c": _plain(A2CConfig),
 }
-ALGORITHMS = tuple(LEARNERS)
+ALGORITHMS = tuple(BUILDERS)
+
+
+def build_run(
+    algo: str,
+    env_id: str,
+    steps_per_policy: int,
+    seed: int,
+    population: int = 8,
+    workers: int = 1,
+    rounds: int = 12,
+    env_kwargs: dict | None = None,
+) -> RunSpec:
+    """The run ``algo`` names; configuration errors raise ValueError with the reason."""
+    if algo not in BUILDERS:
+        raise ValueError(f"unknown algorithm {algo!r}; accepted: {', '.join(ALGORITHMS)}")
+    return BUILDERS[algo](env_id, steps_per_policy, seed, population, workers, rounds, env_kwargs or {})

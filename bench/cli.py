@@ -43,14 +43,16 @@ def known_env(env_id: str) -> None:
 def train(
     algo: str = typer.Option("ppo", help=f"one of {', '.join(ALGORITHMS)}"),
     env: str = typer.Option("InvertedPendulum-v5", help="a gymnasium environment id"),
-    steps: int = typer.Option(50_000, help="training env-step budget"),
+    steps: int = typer.Option(50_000, help="env-step budget per policy"),
     seed: int = typer.Option(0, help="the one seed that fixes everything"),
+    population: int = typer.Option(8, help="m, for GPO, Single and Joint"),
+    rounds: int = typer.Option(12, help="GPO's rounds (the paper: 12)"),
+    workers: int = typer.Option(1, help="worker processes for a population's members"),
     out: Path = typer.Option(Path("results/train"), help="folder for curve.parquet and run.json"),
-    eval_every: int = typer.Option(10, help="iterations between evaluations (0: never)"),
     force: bool = typer.Option(False, "--force", help="overwrite a finished run"),
 ) -> None:
-    """Train one policy with one learner and write its learning curve."""
-    from bench.runner import run_single
+    """Run one algorithm on one task with one seed and write its results."""
+    from bench.runner import run_one
 
     if algo not in ALGORITHMS:
         raise BadInput(f"--algo: unknown algorithm {algo!r}; accepted: {', '.join(ALGORITHMS)}")
@@ -58,12 +60,15 @@ def train(
         raise BadInput(f"--steps must be a positive number of env steps, got {steps}")
     if seed < 0:
         raise BadInput(f"--seed must be >= 0, got {seed}")
+    for name, value in (("--population", population), ("--rounds", rounds), ("--workers", workers)):
+        if value < 1:
+            raise BadInput(f"{name} must be >= 1, got {value}")
     known_env(env)
     if is_done(out) and not force:
         typer.echo(f"{out} holds a finished run; nothing to do (--force overwrites it)")
         return
     try:
-        run_single(algo, env, steps, seed, out, eval_every=eval_every)
+        run_one(algo, env, steps, seed, out, population=population, workers=workers, rounds=rounds)
     except ValueError as error:  # configuration rejected on construction
         raise BadInput(str(error)) from None
     typer.echo(f"done: {out}")

@@ -1,4 +1,8 @@
-"""Running one seeded job into its results folder: curve.parquet and run.json, both atomic."""
+"""Running one seeded job into its results folder. Files (all written atomically):
+``curve.parquet`` (the learning curve), ``run.json`` (configuration, versions, status) and, by
+family, GPO's ``rounds.parquet``, ``crossovers.parquet`` and ``members.parquet``, or Single's
+``members.parquet`` and ``member_curves.parquet``.
+"""
 
 from __future__ import annotations
 
@@ -10,31 +14,50 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.algorithms import LEARNERS
-from bench.results import (
-    CURVE_FILE,
-    RUN_FILE,
-    git_commit,
-    package_versions,
-    write_json,
-    write_parquet,
-)
-from gpo.trainer import TrainConfig, Trainer
+from baselines.single import run_single as run_single_baseline
+from bench.algorithms import RunSpec, build_run
+from bench.results import CURVE_FILE, RUN_FILE, git_commit, package_versions, write_json, write_parquet
+from gpo.gpo import GPO
+from gpo.trainer import train
 
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def run_single(algo: str, env_id: str, steps: int, seed: int, out: Path, **train_kwargs) -> Path:
-    """Train ``algo`` on ``env_id`` for ``steps`` env steps and write the run into ``out``."""
-    config = TrainConfig(env_id, steps, seed=seed, learner=LEARNERS[algo](), **train_kwargs)
+def execute(spec: RunSpec) -> dict[str, pd.DataFrame]:
+    """Run ``spec`` to its budget; the tables it produced, by file name."""
+    if spec.family == "plain":
+        return {CURVE_FILE: pd.DataFrame(train(spec.config))}
+    if spec.family == "single":
+        result = run_single_baseline(spec.config)
+        member_curves = pd.concat(
+            [pd.DataFrame(rows).assign(member=i) for i, rows in enumerate(result.member_curves)]
+        )
+        return {
+            CURVE_FILE: pd.DataFrame(result.curve),
+            "members.parquet": pd.DataFrame(result.final_members),
+            "member_curves.parquet": member_curves,
+        }
+    run = GPO(spec.config).run()
+    return {
+        CURVE_FILE: pd.DataFrame(run.curve),
+        "rounds.parquet": pd.DataFrame(run.rounds),
+        "crossovers.parquet": pd.DataFrame(run.crossovers),
+        "members.parquet": pd.DataFrame(run.final_members),
+    }
+
+
+def run_one(algo: str, env_id: str, steps: int, seed: int, out: Path, **options) -> Path:
+    """Run ``algo`` on ``env_id`` (``steps`` per policy) and write the results into ``out``."""
+    spec = build_run(algo, env_id, steps, seed, **options)  # ValueError before anything is written
     record = {
         "algo": algo,
         "env": env_id,
         "seed": seed,
-        "steps": steps,
-        "config": dataclasses.asdict(config),
+        "steps_per_policy": steps,
+        "family": spec.family,
+        "config": dataclasses.asdict(spec.config),
         "versions": package_versions(),
         "git_commit": git_commit(),
         "host": socket.gethostname(),
@@ -42,17 +65,15 @@ def run_single(algo: str, env_id: str, steps: int, seed: int, out: Path, **train
         "status": "running",
     }
     write_json(out / RUN_FILE, record)
-    trainer = Trainer(config)
     start = time.perf_counter()
     try:
-        curve = trainer.run()
+        tables = execute(spec)
     except BaseException as error:
         write_json(out / RUN_FILE, {**record, "status": "failed", "error": repr(error), "end": now()})
         raise
-    finally:
-        trainer.close()
-    write_parquet(out / CURVE_FILE, pd.DataFrame(curve))
-    final = curve[-1]
+    for name, frame in tables.items():
+        write_parquet(out / name, frame)
+    curve = tables[CURVE_FILE]
     write_json(
         out / RUN_FILE,
         {
@@ -60,7 +81,12 @@ def run_single(algo: str, env_id: str, steps: int, seed: int, out: Path, **train
             "status": "done",
             "end": now(),
             "seconds": time.perf_counter() - start,
-            "final": {k: final[k] for k in ("env_steps", "return_mean", "eval_return")},
+            "final": {
+                "env_steps": int(curve["env_steps"].iloc[-1]),
+                "eval_return": float(curve["eval_return"].dropna().iloc[-1])
+                if curve["eval_return"].notna().any()
+                else None,
+            },
         },
     )
     return out

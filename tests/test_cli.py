@@ -1,0 +1,91 @@
+"""``gpo-bench train`` end to end, its errors, and atomic result files."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from bench.results import atomic_write, is_done, write_json
+
+
+def gpo_bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--algo", "foo"], "--algo: unknown algorithm 'foo'; accepted: gpo,"),
+        (["--env", "Nope-v5"], "--env: unknown environment 'Nope-v5'"),
+        (["--steps", "-3"], "--steps must be a positive"),
+        (["--steps", "abc"], "Invalid value for '--steps'"),
+        (["--population", "0"], "--population must be >= 1"),
+        (["--algo", "gpo", "--steps", "5000"], "leaves -51320 mutation steps per policy"),
+        (["--algo", "a2c", "--steps", "1002"], "multiple of n_envs (4)"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, message):
+    out = tmp_path / "run"
+    result = gpo_bench("train", "--out", str(out), *args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gpo-bench: error: ") and message in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not out.exists()  # nothing half-written
+
+
+def test_unknown_command_is_one_line():
+    result = gpo_bench("trian")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "train" in result.stderr
+
+
+def test_train_writes_a_finished_run_and_a_rerun_leaves_it_alone(tmp_path):
+    out = tmp_path / "gpo"
+    args = [
+        "train",
+        "--algo",
+        "gpo",
+        "--env",
+        "InvertedPendulum-v5",
+        "--steps",
+        "12288",
+        "--population",
+        "2",
+        "--rounds",
+        "2",
+        "--out",
+        str(out),
+    ]
+    first = gpo_bench(*args)
+    assert first.returncode == 0, first.stderr
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "done" and run["family"] == "gpo" and run["versions"]["numpy"]
+    curve = pd.read_parquet(out / "curve.parquet")
+    assert curve["env_steps"].iloc[-1] == 2 * 12288
+    assert len(pd.read_parquet(out / "crossovers.parquet")) == 2
+    assert is_done(out)
+
+    stamp = (out / "curve.parquet").stat().st_mtime_ns
+    again = gpo_bench(*args)
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+    assert (out / "curve.parquet").stat().st_mtime_ns == stamp
+    forced = gpo_bench(*args, "--force")
+    assert forced.returncode == 0 and (out / "curve.parquet").stat().st_mtime_ns != stamp
+    rerun = pd.read_parquet(out / "curve.parquet")  # same seed, same numbers (but wall time)
+    pd.testing.assert_frame_equal(rerun.drop(columns="wall_seconds"), curve.drop(columns="wall_seconds"))
+
+
+def test_a_crash_during_a_write_leaves_the_previous_file_intact(tmp_path):
+    path = tmp_path / "run.json"
+    write_json(path, {"status": "done"})
+
+    def crash(tmp):
+        tmp.write_text('{"status": "runn')  # half a file, then the process dies
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, crash)
+    assert json.loads(path.read_text()) == {"status": "done"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temporary left behind
