@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -76,7 +75,6 @@ def train(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: click's usage errors and ours become one line and exit code 2."""
-    os.environ.setdefault("MUJOCO_GL", "osmesa")
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="gpo-bench", standalone_mode=False)
