@@ -26,13 +26,14 @@ from typing import Literal
 
 import numpy as np
 
-from gpo.dagger import DAggerConfig, Hybrid, dagger
+from gpo.dagger import DAggerConfig, Hybrid, collect_trajectory, dagger
 from gpo.policy import ActorCritic
 from gpo.population import Member, PopulationSpec, evaluate_member
 from gpo.rollout import make_vector_env
 from gpo.seeding import derive_seed
 from gpo.selector import SelectorConfig, train_selector
 
+Array = np.ndarray
 KINDS = ("state", "parameter")
 CHILD_INITS = ("fitter_parent", "random")
 
@@ -52,7 +53,7 @@ class CrossoverConfig:
 
     @property
     def env_steps_per_child(self) -> int:
-        return self.dagger.env_steps if self.kind == "state" else 0
+        return self.dagger.env_steps + self.selector.refine_steps if self.kind == "state" else 0
 
 
 @dataclass
@@ -68,6 +69,36 @@ def merged_statistics(x: ActorCritic, y: ActorCritic):
     other = y.obs_normalizer.rms
     merged.merge(other.mean, other.var, other.count)
     return merged
+
+
+def refine_selector(hybrid: Hybrid, envs, seed: int, config: SelectorConfig, rng) -> int:
+    """Policy-gradient refinement of π_S on rollouts of π_H (off when ``refine_steps`` is 0).
+
+    REINFORCE on π_S's choices with normalised discounted returns-to-go as advantages (cut at
+    episode ends, not bootstrapped at the rollout's end). Returns the env steps it took.
+    """
+    if config.refine_steps == 0:
+        return 0
+    obs, _ = envs.reset(seed=seed + 1)
+    choices: list[Array] = []
+
+    def act(raw: Array) -> Array:
+        actions, picked = hybrid.sample_with_choice(raw, rng)
+        choices.append(picked)
+        return actions
+
+    trajectory = collect_trajectory(envs, obs, act, config.refine_steps // envs.num_envs)
+    to_go = np.zeros_like(trajectory.rewards)
+    running = np.zeros(trajectory.rewards.shape[1])
+    for t in range(len(to_go) - 1, -1, -1):
+        running = trajectory.rewards[t] + config.refine_gamma * running * (1.0 - trajectory.dones[t])
+        to_go[t] = running
+    advantages = (to_go - to_go.mean()) / (to_go.std() + 1e-8)
+    states = trajectory.states.reshape(-1, trajectory.states.shape[-1])
+    hybrid.selector.fit(
+        states, np.concatenate(choices), config, rng, weights=advantages.reshape(-1), epochs=1
+    )
+    return trajectory.states.shape[0] * trajectory.states.shape[1]
 
 
 def crossover(
@@ -114,11 +145,13 @@ def crossover(
             rng,
         )
         envs = make_vector_env(spec.env_id, config.dagger.n_envs, **spec.env_kwargs)
+        hybrid = Hybrid(x.agent, y.agent, selector)
         try:
-            result = dagger(child, Hybrid(x.agent, y.agent, selector), envs, seed, config.dagger, rng)
+            refine_steps = refine_selector(hybrid, envs, seed, config.selector, rng)
+            result = dagger(child, hybrid, envs, seed, config.dagger, rng)
         finally:
             envs.close()
-        env_steps = result.env_steps
+        env_steps = result.env_steps + refine_steps
         recent_states = result.recent_states
         record.update(selector_accuracy=accuracy, imitation_kl=result.final_kl)
 

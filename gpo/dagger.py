@@ -95,11 +95,15 @@ class Hybrid:
 
     def sample(self, raw_obs: Array, rng: np.random.Generator) -> Array:
         """h ~ π_S(·|s), then a ~ π_h(·|s)."""
+        return self.sample_with_choice(raw_obs, rng)[0]
+
+    def sample_with_choice(self, raw_obs: Array, rng: np.random.Generator) -> tuple[Array, Array]:
+        """Actions and the choices h (0 = parent x, 1 = parent y) that produced them."""
         t = self.targets(raw_obs)
         pick_x = rng.random(len(t.prob_x)) < t.prob_x
         mean = np.where(pick_x[:, None], t.mean_x, t.mean_y)
         std = np.where(pick_x[:, None], np.exp(t.log_std_x), np.exp(t.log_std_y))
-        return mean + std * rng.standard_normal(mean.shape)
+        return mean + std * rng.standard_normal(mean.shape), (~pick_x).astype(np.int64)
 
 
 class ImitationLoss(NamedTuple):
@@ -142,17 +146,33 @@ def imitation_loss(
 def collect_states(envs: gym.vector.VectorEnv, obs: Array, act, n_steps: int) -> tuple[Array, Array, list]:
     """Step ``envs`` with ``act(raw_obs) -> actions``; the raw states visited, the last
     observation and the returns of the episodes that finished."""
+    trajectory = collect_trajectory(envs, obs, act, n_steps)
+    return trajectory.states.reshape(-1, obs.shape[-1]), trajectory.last_obs, trajectory.returns
+
+
+class Trajectory(NamedTuple):
+    states: Array  # (T, N, O)
+    rewards: Array  # (T, N)
+    dones: Array  # (T, N)
+    last_obs: Array
+    returns: list  # of the episodes that finished
+
+
+def collect_trajectory(envs: gym.vector.VectorEnv, obs: Array, act, n_steps: int) -> Trajectory:
+    """Step ``envs`` ``n_steps`` times with ``act(raw_obs) -> actions``."""
     low, high = envs.single_action_space.low, envs.single_action_space.high
     states = np.empty((n_steps, *obs.shape))
+    rewards, dones = np.empty((n_steps, len(obs))), np.empty((n_steps, len(obs)), dtype=bool)
     running, returns = np.zeros(len(obs)), []
     for t in range(n_steps):
         states[t] = obs
         obs, reward, terminated, truncated, _ = envs.step(np.clip(act(obs), low, high))
+        rewards[t], dones[t] = reward, terminated | truncated
         running += reward
-        for i in np.flatnonzero(terminated | truncated):
+        for i in np.flatnonzero(dones[t]):
             returns.append(float(running[i]))
             running[i] = 0.0
-    return states.reshape(-1, obs.shape[-1]), obs, returns
+    return Trajectory(states, rewards, dones, obs, returns)
 
 
 class DAggerResult(NamedTuple):

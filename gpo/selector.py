@@ -5,7 +5,11 @@ An MLP (2 × 32 tanh) with a softmax over the two parents, trained by maximum li
 the parent that visited it. It costs no environment steps. The states are balanced between the
 parents (the larger set is subsampled) so that π_S learns where each parent lives, not how many
 states each contributed. Its accuracy is measured on a held-out tenth of those states.
-Policy-gradient refinement of π_S, which the paper mentions as an option, is not implemented.
+
+Optionally (``refine_steps > 0``, off by default) π_S is then refined by policy gradient, as the
+paper allows: the hybrid π_H acts for ``refine_steps`` env steps (counted against the budget),
+and π_S takes REINFORCE steps on its own choices h_t with advantages from normalised
+returns-to-go, i.e. a cross-entropy on (s_t, h_t) weighted by how well the choice turned out.
 """
 
 from __future__ import annotations
@@ -30,12 +34,16 @@ class SelectorConfig:
     minibatch: int = 64
     learning_rate: float = 1e-3
     holdout: float = 0.1
+    refine_steps: int = 0  # env steps of π_H for policy-gradient refinement of π_S; 0 = off
+    refine_gamma: float = 0.99
 
     def __post_init__(self) -> None:
         if not 0.0 < self.top_fraction <= 1.0:
             raise ValueError(f"top_fraction must be in (0, 1], got {self.top_fraction}")
         if not 0.0 <= self.holdout < 0.5:
             raise ValueError(f"holdout must be in [0, 0.5), got {self.holdout}")
+        if self.refine_steps < 0 or not 0.0 <= self.refine_gamma <= 1.0:
+            raise ValueError("refine_steps must be >= 0 and refine_gamma in [0, 1]")
         for name in ("max_states", "epochs", "minibatch"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -65,19 +73,31 @@ class Selector:
         logits = self.net(self.normalizer(raw_obs))
         return 1.0 / (1.0 + np.exp(logits[..., 1] - logits[..., 0]))
 
-    def fit(self, states: Array, labels: Array, config: SelectorConfig, rng: np.random.Generator) -> None:
-        """Minimise the cross-entropy −E[log π_S(label | s)] with Adam."""
+    def fit(
+        self,
+        states: Array,
+        labels: Array,
+        config: SelectorConfig,
+        rng: np.random.Generator,
+        weights: Array | None = None,
+        epochs: int | None = None,
+    ) -> None:
+        """Minimise the (weighted) cross-entropy −E[w · log π_S(label | s)] with Adam.
+
+        Unweighted, this is maximum likelihood; with advantages as weights, it is REINFORCE.
+        """
         inputs = self.normalizer(states)
         optimizer = Adam(self.params, self.grads, config.learning_rate)
         n = len(labels)
-        for _ in range(config.epochs):
+        w = np.ones(n) if weights is None else weights
+        for _ in range(config.epochs if epochs is None else epochs):
             for idx in np.array_split(rng.permutation(n), max(1, n // config.minibatch)):
                 logits, cache = self.net.forward(inputs[idx])
                 probs = np.exp(logits - logits.max(axis=1, keepdims=True))
                 probs /= probs.sum(axis=1, keepdims=True)
-                # ∂/∂logits of the mean cross-entropy: (softmax − one-hot) / B
+                # ∂/∂logits of the mean weighted cross-entropy: w · (softmax − one-hot) / B
                 probs[np.arange(len(idx)), labels[idx]] -= 1.0
-                self.net.backward(cache, probs / len(idx))
+                self.net.backward(cache, probs * (w[idx, None] / len(idx)))
                 optimizer.step()
 
 

@@ -155,3 +155,27 @@ def test_monte_carlo_kl_gradient_agrees_with_closed_form_when_the_selector_is_ce
     assert abs(mc.value - exact.value) < 0.05 * abs(exact.value)
     np.testing.assert_allclose(mc.d_log_std, exact.d_log_std, rtol=0.05, atol=0.02)
     np.testing.assert_allclose(mc.d_mean.sum(0), exact.d_mean.sum(0), rtol=0.05)
+
+
+def test_policy_gradient_refinement_moves_the_selector_towards_the_better_parent(parents):
+    from gpo.crossover import refine_selector
+    from gpo.dagger import Hybrid
+    from gpo.selector import Selector
+
+    x, y = parents
+    config = SelectorConfig(refine_steps=4000, refine_gamma=0.0, learning_rate=3e-3)
+    rng = np.random.default_rng(5)
+    selector = Selector(1, x.agent.obs_normalizer, config, rng)  # untrained: ≈ ½ everywhere
+    before_left, before_right = selector.prob_x(LEFT).mean(), selector.prob_x(RIGHT).mean()
+    envs = make_vector_env(SPEC.env_id, 1)
+    steps = refine_selector(Hybrid(x.agent, y.agent, selector), envs, 0, config, rng)
+    envs.close()
+    assert steps == 4000
+    assert selector.prob_x(LEFT).mean() > before_left + 0.1
+    assert selector.prob_x(RIGHT).mean() < before_right - 0.1
+
+
+def test_refinement_steps_count_against_the_budget():
+    config = CrossoverConfig(selector=SelectorConfig(refine_steps=1000))
+    assert config.env_steps_per_child == DAggerConfig().env_steps + 1000
+    assert CrossoverConfig(kind="parameter").env_steps_per_child == 0
