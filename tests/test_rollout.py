@@ -5,6 +5,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from gpo.normalization import RunningMeanStd
 from gpo.policy import ActorCritic, PolicyConfig
 from gpo.rollout import RolloutCollector
 
@@ -60,15 +61,27 @@ def test_flags_next_values_and_episodes(rng, ending):
     collector.close()
 
 
-def test_observation_statistics_update_after_the_rollout(rng):
+def test_each_observation_is_stored_as_the_policy_saw_it_with_per_step_statistics(rng):
     envs = gym.vector.SyncVectorEnv(
         [lambda: Countdown("terminated")], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
     )
     agent = ActorCritic(1, 1, PolicyConfig(hidden=(4,), value_hidden=(4,)), rng)
     collector = RolloutCollector(envs, seed=0)
-    rollout = collector.collect(agent, 3, rng)
-    # Stored observations were normalised with the initial statistics (mean 0, var 1) ...
-    np.testing.assert_allclose(rollout.obs[:, 0, 0], np.array([0, 1, 2]) / np.sqrt(1 + 1e-8))
-    # ... and the statistics absorbed the raw observations afterwards.
-    assert np.isclose(agent.obs_normalizer.rms.mean[0], 1.0, atol=1e-3)
+    rollout = collector.collect(agent, 4, rng)
+    # Replay the statistics: each observation first joins them, then is normalised with them.
+    replay, expected, expected_next = RunningMeanStd((1,)), [], []
+    for obs, next_obs in [(0, 1), (1, 2), (2, 3), (0, 1)]:  # the episode ends after step 3
+        replay.update(np.array([[float(obs)]]))
+        scale = np.sqrt(replay.var[0] + 1e-8)
+        expected.append(np.clip((obs - replay.mean[0]) / scale, -10, 10))
+        expected_next.append(np.clip((next_obs - replay.mean[0]) / scale, -10, 10))
+    np.testing.assert_allclose(rollout.obs[:, 0, 0], expected, rtol=1e-12)
+    # Log-probabilities are the behaviour policy's: μ evaluated on exactly those inputs.
+    means = agent.pi(rollout.obs)
+    z = (rollout.actions - means) / np.exp(agent.log_std)
+    np.testing.assert_allclose(
+        rollout.log_probs, (-0.5 * z**2 - agent.log_std - 0.5 * np.log(2 * np.pi)).sum(-1)
+    )
+    np.testing.assert_allclose(rollout.next_values[:, 0], agent.value(np.array(expected_next)[:, None]))
+    assert agent.obs_normalizer.rms.count == pytest.approx(4 + 1e-4)
     collector.close()
