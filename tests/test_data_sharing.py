@@ -12,7 +12,6 @@ from gpo.policy import ActorCritic, PolicyConfig
 from gpo.ppo import PPO, PPOConfig
 from gpo.rollout import RolloutCollector, make_vector_env
 
-
 # Without observation normalisation, "as member i reads it" and "as it was sampled" coincide, so
 # these properties hold exactly (with it, a neighbour's samples are read through i's statistics).
 RAW = PolicyConfig(normalize_obs=False)
