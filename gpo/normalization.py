@@ -19,9 +19,25 @@ class RunningMeanStd:
         self.var = np.ones(shape)
         # A tiny prior count (as in SB3's VecNormalize) keeps the first division well defined.
         self.count = float(epsilon)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Recompute what normalisation divides by; every change of the statistics calls it."""
+        self.std = np.sqrt(self.var + 1e-8)
 
     def update(self, batch: Array) -> None:
         batch = np.asarray(batch, dtype=np.float64).reshape(-1, *self.mean.shape)
+        if batch.shape[0] == 1:
+            # Welford's single-point update (the same statistics as merge(x, 0, 1), cheaper: the
+            # rollout collector calls this once per environment step).
+            x = batch[0]
+            total = self.count + 1.0
+            delta = x - self.mean
+            self.mean = self.mean + delta / total
+            self.var = (self.var * self.count + delta * (x - self.mean)) / total
+            self.count = total
+            self._refresh()
+            return
         self.merge(batch.mean(axis=0), batch.var(axis=0), float(batch.shape[0]))
 
     def merge(self, mean: Array, var: Array, count: float) -> None:
@@ -31,10 +47,11 @@ class RunningMeanStd:
         new_mean = self.mean + delta * count / total
         m2 = self.var * self.count + var * count + delta**2 * self.count * count / total
         self.mean, self.var, self.count = new_mean, m2 / total, total
+        self._refresh()
 
     def copy(self) -> RunningMeanStd:
         other = RunningMeanStd(self.mean.shape)
-        other.mean, other.var, other.count = self.mean.copy(), self.var.copy(), self.count
+        other.load_state_dict(self.state_dict())
         return other
 
     def state_dict(self) -> dict:
@@ -44,6 +61,7 @@ class RunningMeanStd:
         self.mean = np.array(state["mean"], dtype=np.float64)
         self.var = np.array(state["var"], dtype=np.float64)
         self.count = float(state["count"])
+        self._refresh()
 
 
 class ObservationNormalizer:
@@ -56,8 +74,8 @@ class ObservationNormalizer:
     def __call__(self, obs: Array) -> Array:
         if not self.enabled:
             return np.asarray(obs, dtype=np.float64)
-        z = (obs - self.rms.mean) / np.sqrt(self.rms.var + 1e-8)
-        return np.clip(z, -self.clip, self.clip)
+        z = (obs - self.rms.mean) / self.rms.std
+        return np.minimum(np.maximum(z, -self.clip), self.clip)
 
     def update(self, raw_obs: Array) -> None:
         if self.enabled:

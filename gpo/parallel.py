@@ -2,22 +2,42 @@
 
 Tasks are pure functions of their arguments (member state, configuration, derived seeds), and
 results come back in task order, so W only changes how fast a run goes, never its numbers.
-Workers are spawned (not forked) and use one BLAS thread each, as the main process does.
+Workers are spawned (not forked) and use one BLAS thread each, as the main process does. A
+spawned worker starts with gymnasium's own registry only, so it first imports the modules behind
+every environment registered outside gymnasium in the parent (whose import registers them).
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+import gymnasium as gym
 from threadpoolctl import threadpool_limits
 
 
 def single_threaded() -> None:
     """One BLAS thread: the setting every number of this project is produced with."""
     threadpool_limits(1)
+
+
+def registered_env_modules() -> tuple[str, ...]:
+    """Modules of environments registered in this process outside gymnasium itself."""
+    modules = {
+        spec.entry_point.split(":")[0]
+        for spec in gym.registry.values()
+        if isinstance(spec.entry_point, str) and not spec.entry_point.startswith("gymnasium")
+    }
+    return tuple(sorted(modules))
+
+
+def _init_worker(env_modules: tuple[str, ...]) -> None:
+    single_threaded()
+    for module in env_modules:
+        importlib.import_module(module)
 
 
 class TaskPool:
@@ -32,7 +52,8 @@ class TaskPool:
             self._executor = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=single_threaded,
+                initializer=_init_worker,
+                initargs=(registered_env_modules(),),
             )
 
     def map(self, fn: Callable[..., Any], arguments: Sequence[tuple]) -> list:

@@ -95,7 +95,9 @@ class RolloutCollector:
             norm_obs[t] = normalize(obs)
             means[t] = agent.pi(norm_obs[t])
             actions[t] = means[t] + noise[t]
-            obs, reward, term, trunc, info = self.envs.step(np.clip(actions[t], self.low, self.high))
+            obs, reward, term, trunc, info = self.envs.step(
+                np.minimum(np.maximum(actions[t], self.low), self.high)
+            )
             rewards[t], terminated[t], truncated[t] = reward, term, trunc
             next_raw_obs[t] = obs
             self.episode_return += reward
@@ -104,12 +106,17 @@ class RolloutCollector:
             if done.any():
                 for i in np.flatnonzero(done):
                     next_raw_obs[t, i] = info["final_obs"][i]
+                    next_norm_obs[t, i] = normalize(info["final_obs"][i])
                     returns.append(float(self.episode_return[i]))
                     lengths.append(int(self.episode_length[i]))
                 self.episode_return[done] = 0.0
                 self.episode_length[done] = 0
-            next_norm_obs[t] = normalize(next_raw_obs[t])
         self.obs = obs
+        # Within an episode s_{t+1} is normalised as the policy sees it at t + 1 (so V(s_{t+1})
+        # is exactly the next step's V); the rollout's last next state with current statistics.
+        ended = terminated | truncated
+        next_norm_obs[:-1][~ended[:-1]] = norm_obs[1:][~ended[:-1]]
+        next_norm_obs[-1][~ended[-1]] = normalize(obs)[~ended[-1]]
 
         # Batched pass over the whole rollout with the (unchanged) sampling policy.
         values = agent.value(norm_obs)

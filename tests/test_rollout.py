@@ -69,12 +69,18 @@ def test_each_observation_is_stored_as_the_policy_saw_it_with_per_step_statistic
     collector = RolloutCollector(envs, seed=0)
     rollout = collector.collect(agent, 4, rng)
     # Replay the statistics: each observation first joins them, then is normalised with them.
-    replay, expected, expected_next = RunningMeanStd((1,)), [], []
-    for obs, next_obs in [(0, 1), (1, 2), (2, 3), (0, 1)]:  # the episode ends after step 3
+    replay, expected, after_step = RunningMeanStd((1,)), [], []
+    for obs in [0, 1, 2, 0]:
         replay.update(np.array([[float(obs)]]))
-        scale = np.sqrt(replay.var[0] + 1e-8)
-        expected.append(np.clip((obs - replay.mean[0]) / scale, -10, 10))
-        expected_next.append(np.clip((next_obs - replay.mean[0]) / scale, -10, 10))
+        expected.append(np.clip((obs - replay.mean[0]) / replay.std[0], -10, 10))
+        after_step.append(replay.copy())
+
+    def norm(x, rms):
+        return np.clip((x - rms.mean[0]) / rms.std[0], -10, 10)
+
+    # Within the episode V(s_{t+1}) sees s_{t+1} as the policy did at t + 1; the final state of
+    # the episode (3, at t = 2) and the rollout's last next state (1) use the statistics of t.
+    expected_next = [expected[1], expected[2], norm(3.0, after_step[2]), norm(1.0, after_step[3])]
     np.testing.assert_allclose(rollout.obs[:, 0, 0], expected, rtol=1e-12)
     # Log-probabilities are the behaviour policy's: μ evaluated on exactly those inputs.
     means = agent.pi(rollout.obs)
