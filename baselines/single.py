@@ -45,11 +45,12 @@ class SingleConfig:
             policy=self.policy,
             eval_every=self.eval_every,
             eval_episodes=self.eval_episodes,
+            env_kwargs=self.env_kwargs,
         )
 
 
-def train_member(config: TrainConfig, env_kwargs: dict) -> list[dict]:
-    trainer = Trainer(config, env_kwargs=env_kwargs)
+def train_member(config: TrainConfig) -> list[dict]:
+    trainer = Trainer(config)
     try:
         return trainer.run()
     finally:
@@ -71,7 +72,7 @@ def run_single(config: SingleConfig) -> SingleResult:
     try:
         curves = pool.map(
             train_member,
-            [(config.member_config(slot), config.env_kwargs) for slot in range(config.population)],
+            [(config.member_config(slot),) for slot in range(config.population)],
         )
     finally:
         pool.close()
@@ -98,4 +99,5 @@ def joint_config(config: SingleConfig) -> TrainConfig:
         policy=config.policy,
         eval_every=config.eval_every,
         eval_episodes=config.eval_episodes,
+        env_kwargs=config.env_kwargs,
     )

@@ -66,7 +66,8 @@ def _single(learner, joint: bool = False):
 
 def _plain(learner):
     def build(env_id, steps, seed, population, workers, rounds, env_kwargs):
-        return RunSpec("plain", TrainConfig(env_id, steps, seed=seed, learner=learner()))
+        config = TrainConfig(env_id, steps, seed=seed, learner=learner(), env_kwargs=env_kwargs)
+        return RunSpec("plain", config)
 
     return build
 

@@ -31,6 +31,8 @@ class BadInput(Exception):
 def known_env(env_id: str) -> None:
     import gymnasium as gym
 
+    import bench.envs  # noqa: F401  (registers the Hilly tasks)
+
     if env_id not in gym.registry:
         mujoco = sorted(
             k for k, spec in gym.registry.items() if "mujoco" in str(spec.entry_point) and k.endswith("-v5")
@@ -71,6 +73,16 @@ def train(
     except ValueError as error:  # configuration rejected on construction
         raise BadInput(str(error)) from None
     typer.echo(f"done: {out}")
+
+
+@app.command()
+def envs() -> None:
+    """List the paper's nine tasks and the gymnasium ids they run as."""
+    from bench.envs import HILLY, PAPER_TASKS
+
+    for name, env_id in PAPER_TASKS.items():
+        note = "  (hilly terrain from the run's seed)" if env_id in HILLY else ""
+        typer.echo(f"{name:<24}{env_id}{note}")
 
 
 def main(argv: list[str] | None = None) -> int:

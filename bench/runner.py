@@ -16,6 +16,7 @@ import pandas as pd
 
 from baselines.single import run_single as run_single_baseline
 from bench.algorithms import RunSpec, build_run
+from bench.envs import env_kwargs_for
 from bench.results import CURVE_FILE, RUN_FILE, git_commit, package_versions, write_json, write_parquet
 from gpo.gpo import GPO
 from gpo.trainer import train
@@ -50,6 +51,7 @@ def execute(spec: RunSpec) -> dict[str, pd.DataFrame]:
 
 def run_one(algo: str, env_id: str, steps: int, seed: int, out: Path, **options) -> Path:
     """Run ``algo`` on ``env_id`` (``steps`` per policy) and write the results into ``out``."""
+    options.setdefault("env_kwargs", env_kwargs_for(env_id, seed))
     spec = build_run(algo, env_id, steps, seed, **options)  # ValueError before anything is written
     record = {
         "algo": algo,

@@ -41,8 +41,9 @@ def _start(
         policy=spec.policy,
         eval_every=0,
         log_every_steps=1,  # a row per iteration; GPO aggregates them across members
+        env_kwargs=spec.env_kwargs,
     )
-    trainer = Trainer(config, agent=member.agent, learner=member.learner, env_kwargs=spec.env_kwargs)
+    trainer = Trainer(config, agent=member.agent, learner=member.learner)
     return member, trainer
 
 

@@ -42,6 +42,7 @@ class TrainConfig:
     eval_every: int = 10  # iterations between evaluations (and at the end); 0 = never
     eval_episodes: int = 5
     log_every_steps: int = 2048  # a curve row at the first iteration end past each multiple
+    env_kwargs: dict = field(default_factory=dict)  # constructor arguments of the environment
 
     def __post_init__(self) -> None:
         n_envs = self.learner.n_envs
@@ -88,13 +89,11 @@ class Trainer:
         config: TrainConfig,
         agent: ActorCritic | None = None,
         learner: Learner | None = None,
-        env_kwargs: dict | None = None,
     ):
         """``agent`` and ``learner`` continue existing ones (GPO's mutation of a member)."""
         self.config = config
         init_seq, train_seq = np.random.SeedSequence(config.seed).spawn(2)
-        env_kwargs = env_kwargs or {}
-        envs = make_vector_env(config.env_id, config.learner.n_envs, **env_kwargs)
+        envs = make_vector_env(config.env_id, config.learner.n_envs, **config.env_kwargs)
         obs_dim = envs.single_observation_space.shape[0]
         act_dim = envs.single_action_space.shape[0]
         if agent is None:
@@ -104,7 +103,7 @@ class Trainer:
         self.last_rollout = None
         self.collector = RolloutCollector(envs, seed=config.seed)
         self.rng = np.random.default_rng(train_seq)  # exploration noise and minibatch order
-        self.eval_env = gym.make(config.env_id, **env_kwargs) if config.eval_every else None
+        self.eval_env = gym.make(config.env_id, **config.env_kwargs) if config.eval_every else None
         self.env_steps = 0
         self.eval_steps = 0
         self.iteration = 0

@@ -89,3 +89,20 @@ def test_a_crash_during_a_write_leaves_the_previous_file_intact(tmp_path):
         atomic_write(path, crash)
     assert json.loads(path.read_text()) == {"status": "done"}
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temporary left behind
+
+
+def test_envs_lists_the_papers_nine_tasks_hilly_ones_included():
+    result = gpo_bench("envs")
+    assert result.returncode == 0
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 9
+    assert any("gpo_bench/HopperHilly-v0" in line for line in lines)
+
+
+def test_a_hilly_run_gets_its_course_from_the_runs_seed(tmp_path):
+    out = tmp_path / "hilly"
+    result = gpo_bench("train", "--algo", "ppo", "--env", "gpo_bench/HopperHilly-v0", "--steps",
+                       "1024", "--seed", "5", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["env_kwargs"] == {"terrain_seed": 5}

@@ -12,6 +12,26 @@ HILLY = {
     f"{NAMESPACE}/Walker2dHilly-v0": ("Walker2dHillyEnv", 1000),
 }
 
+# The paper's nine tasks (its Tables 1 and 2 name them so), as gymnasium ids.
+PAPER_TASKS = {
+    "Walker2d": "Walker2d-v5",
+    "HalfCheetah": "HalfCheetah-v5",
+    "HalfCheetah-Hilly": f"{NAMESPACE}/HalfCheetahHilly-v0",
+    "Hopper-Hilly": f"{NAMESPACE}/HopperHilly-v0",
+    "InvertedDoublePendulum": "InvertedDoublePendulum-v5",
+    "Ant": "Ant-v5",
+    "Walker2d-Hilly": f"{NAMESPACE}/Walker2dHilly-v0",
+    "Swimmer": "Swimmer-v5",
+    "Hopper": "Hopper-v5",
+}
+
+
+def env_kwargs_for(env_id: str, seed: int) -> dict:
+    """Constructor arguments a run of ``env_id`` with ``seed`` needs: a Hilly task's course is
+    generated from the run's seed, so a fixed seed gives a fixed course."""
+    return {"terrain_seed": seed} if env_id in HILLY else {}
+
+
 for env_id, (cls, steps) in HILLY.items():
     if env_id not in gym.registry:
         gym.register(env_id, entry_point=f"bench.envs.hilly:{cls}", max_episode_steps=steps)

@@ -10,6 +10,9 @@ terrain forces:
 - The course is 40 m × 40 m centred on the start, as in rllab; beyond it the original flat floor
   (lowered 1 mm under the course, so the two never touch the robot at once) carries on, because
   a good HalfCheetah runs past 20 m within gymnasium's 1000-step episodes.
+MuJoCo collides bodies with a height field through its triangular prisms (several contacts per
+foot where a plane gives one), so even on the flat start patch a trajectory is not bit-for-bit the
+flat task's; what carries over is the robot, its observations, rewards and termination.
 """
 
 from __future__ import annotations
