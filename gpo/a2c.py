@@ -17,8 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gpo import distributions
-from gpo.learner import Batch, make_batch
-from gpo.normalization import RewardScaler
+from gpo.learner import ActorCriticLearner, Batch, check_fields
 from gpo.optim import RMSprop, clip_grad_norm
 from gpo.policy import ActorCritic
 from gpo.rollout import Rollout
@@ -42,18 +41,13 @@ class A2CConfig:
     reward_scaling: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("n_envs", "n_steps"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)}")
-        for name in ("learning_rate", "rms_eps", "max_grad_norm"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("gamma", "gae_lambda", "rms_alpha"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        for name in ("vf_coef", "ent_coef"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        check_fields(
+            self,
+            at_least_one=("n_envs", "n_steps"),
+            positive=("learning_rate", "rms_eps", "max_grad_norm"),
+            unit_interval=("gamma", "gae_lambda", "rms_alpha"),
+            non_negative=("vf_coef", "ent_coef"),
+        )
 
 
 class A2CLoss(NamedTuple):
@@ -89,37 +83,21 @@ def a2c_loss(batch: Batch, mean: Array, log_std: Array, value: Array, config: A2
     )
 
 
-class A2C:
+class A2C(ActorCriticLearner):
     """The A2C learner: one RMSprop step per rollout."""
 
     def __init__(self, config: A2CConfig, agent: ActorCritic):
-        self.config = config
-        self.n_envs, self.n_steps = config.n_envs, config.n_steps
-        self.optimizer = RMSprop(
-            agent.params, agent.grads, config.learning_rate, config.rms_alpha, config.rms_eps
-        )
-        self.reward_scaler = RewardScaler(config.n_envs, config.gamma) if config.reward_scaling else None
+        optimizer = RMSprop(agent.params, agent.grads, config.learning_rate, config.rms_alpha, config.rms_eps)
+        super().__init__(config, optimizer)
 
     def update(
         self, agent: ActorCritic, rollout: Rollout, rng: np.random.Generator, extra: Sequence[Batch] = ()
     ) -> dict:
         cfg = self.config
-        own = make_batch(rollout, self.reward_scaler, cfg.gamma, cfg.gae_lambda)
-        batch = Batch.concat([own, *extra])
+        batch = self.make_batch(rollout, extra)
         mean, value, cache = agent.forward(batch.obs)
         loss = a2c_loss(batch, mean, agent.log_std, value, cfg)
         agent.backward(cache, loss.d_mean, loss.d_log_std, loss.d_value)
         clip_grad_norm(agent.grads, cfg.max_grad_norm)
         self.optimizer.step()
         return {"policy_loss": loss.policy, "value_loss": loss.value}
-
-    def state_dict(self) -> dict:
-        return {
-            "optimizer": self.optimizer.state_dict(),
-            "reward_scaler": None if self.reward_scaler is None else self.reward_scaler.state_dict(),
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.reward_scaler is not None:
-            self.reward_scaler.load_state_dict(state["reward_scaler"])

@@ -96,6 +96,52 @@ def make_batch(rollout: Rollout, reward_scaler: RewardScaler | None, gamma: floa
     )
 
 
+def check_fields(
+    config,
+    *,
+    at_least_one: tuple[str, ...] = (),
+    positive: tuple[str, ...] = (),
+    unit_interval: tuple[str, ...] = (),
+    non_negative: tuple[str, ...] = (),
+) -> None:
+    """Validate a configuration's fields on construction; ValueError names the field."""
+    for name in at_least_one:
+        if int(getattr(config, name)) < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {getattr(config, name)}")
+    for name in positive:
+        if not getattr(config, name) > 0:
+            raise ValueError(f"{name} must be > 0, got {getattr(config, name)}")
+    for name in unit_interval:
+        if not 0.0 <= getattr(config, name) <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {getattr(config, name)}")
+    for name in non_negative:
+        if getattr(config, name) < 0:
+            raise ValueError(f"{name} must be >= 0, got {getattr(config, name)}")
+
+
+class ActorCriticLearner:
+    """What PPO and A2C hold alike: their config, optimizer and reward scaler, and their state."""
+
+    def __init__(self, config, optimizer) -> None:
+        self.config = config
+        self.n_envs, self.n_steps = config.n_envs, config.n_steps
+        self.optimizer = optimizer
+        self.reward_scaler = RewardScaler(config.n_envs, config.gamma) if config.reward_scaling else None
+
+    def make_batch(self, rollout: Rollout, extra: Sequence[Batch]) -> Batch:
+        own = make_batch(rollout, self.reward_scaler, self.config.gamma, self.config.gae_lambda)
+        return Batch.concat([own, *extra])
+
+    def state_dict(self) -> dict:
+        scaler = None if self.reward_scaler is None else self.reward_scaler.state_dict()
+        return {"optimizer": self.optimizer.state_dict(), "reward_scaler": scaler}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.reward_scaler is not None:
+            self.reward_scaler.load_state_dict(state["reward_scaler"])
+
+
 class Learner(Protocol):
     """A policy-gradient learner: how much to sample per iteration, and how to update."""
 

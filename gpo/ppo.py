@@ -20,8 +20,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from gpo import distributions
-from gpo.learner import Batch, make_batch
-from gpo.normalization import RewardScaler
+from gpo.learner import ActorCriticLearner, Batch, check_fields
 from gpo.optim import Adam, clip_grad_norm
 from gpo.policy import ActorCritic
 from gpo.rollout import Rollout
@@ -55,22 +54,17 @@ class PPOConfig:
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
-        for name in ("n_envs", "n_steps", "n_epochs", "n_minibatches"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)}")
+        check_fields(
+            self,
+            at_least_one=("n_envs", "n_steps", "n_epochs", "n_minibatches"),
+            positive=("learning_rate", "adam_eps", "clip_coef", "kl_target", "max_grad_norm"),
+            unit_interval=("gamma", "gae_lambda"),
+            non_negative=("kl_coef_init", "vf_coef", "ent_coef"),
+        )
         if self.n_minibatches > self.n_envs * self.n_steps:
             raise ValueError(
                 f"n_minibatches ({self.n_minibatches}) exceeds the batch ({self.n_envs * self.n_steps} steps)"
             )
-        for name in ("learning_rate", "adam_eps", "clip_coef", "kl_target", "max_grad_norm"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("gamma", "gae_lambda"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        for name in ("kl_coef_init", "vf_coef", "ent_coef"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
     @classmethod
     def kl_penalty(cls, **overrides) -> PPOConfig:
@@ -150,22 +144,18 @@ def ppo_loss(
     )
 
 
-class PPO:
+class PPO(ActorCriticLearner):
     """The PPO learner: epochs of minibatch Adam steps on ``ppo_loss``."""
 
     def __init__(self, config: PPOConfig, agent: ActorCritic):
-        self.config = config
-        self.n_envs, self.n_steps = config.n_envs, config.n_steps
-        self.optimizer = Adam(agent.params, agent.grads, config.learning_rate, eps=config.adam_eps)
-        self.reward_scaler = RewardScaler(config.n_envs, config.gamma) if config.reward_scaling else None
+        super().__init__(config, Adam(agent.params, agent.grads, config.learning_rate, eps=config.adam_eps))
         self.kl_coef = config.kl_coef_init
 
     def update(
         self, agent: ActorCritic, rollout: Rollout, rng: np.random.Generator, extra: Sequence[Batch] = ()
     ) -> dict:
         cfg = self.config
-        own = make_batch(rollout, self.reward_scaler, cfg.gamma, cfg.gae_lambda)
-        batch = Batch.concat([own, *extra])
+        batch = self.make_batch(rollout, extra)
         B = len(batch)
         n_mb = min(cfg.n_minibatches, B)
         stats = []
@@ -200,14 +190,8 @@ class PPO:
         }
 
     def state_dict(self) -> dict:
-        return {
-            "optimizer": self.optimizer.state_dict(),
-            "reward_scaler": None if self.reward_scaler is None else self.reward_scaler.state_dict(),
-            "kl_coef": self.kl_coef,
-        }
+        return {**super().state_dict(), "kl_coef": self.kl_coef}
 
     def load_state_dict(self, state: dict) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.reward_scaler is not None:
-            self.reward_scaler.load_state_dict(state["reward_scaler"])
+        super().load_state_dict(state)
         self.kl_coef = float(state["kl_coef"])

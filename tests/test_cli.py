@@ -101,8 +101,19 @@ def test_envs_lists_the_papers_nine_tasks_hilly_ones_included():
 
 def test_a_hilly_run_gets_its_course_from_the_runs_seed(tmp_path):
     out = tmp_path / "hilly"
-    result = gpo_bench("train", "--algo", "ppo", "--env", "gpo_bench/HopperHilly-v0", "--steps",
-                       "1024", "--seed", "5", "--out", str(out))
+    result = gpo_bench(
+        "train",
+        "--algo",
+        "ppo",
+        "--env",
+        "gpo_bench/HopperHilly-v0",
+        "--steps",
+        "1024",
+        "--seed",
+        "5",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     run = json.loads((out / "run.json").read_text())
     assert run["config"]["env_kwargs"] == {"terrain_seed": 5}
