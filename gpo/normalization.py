@@ -95,23 +95,25 @@ class RewardScaler:
         self.gamma, self.clip = gamma, clip
 
     def __call__(self, rewards: Array, dones: Array) -> Array:
-        """Scale a (T, N) block of rewards collected in time order; ``dones`` ends episodes."""
-        returns = np.empty_like(rewards)
+        """Scale a (T, N) block of rewards collected in time order; ``dones`` ends episodes.
+
+        Step by step, as SB3's VecNormalize does: the running return joins the statistics, then
+        the step's reward is divided by their current std.
+        """
+        scaled = np.empty_like(rewards)
         running = self.returns
         for t in range(rewards.shape[0]):
             running = self.gamma * running + rewards[t]
-            returns[t] = running
+            self.rms.update(running)
+            scaled[t] = rewards[t] / self.rms.std
             running = np.where(dones[t], 0.0, running)
         self.returns = running
-        # One update with the whole block, then scale with the updated std (a batch version of
-        # VecNormalize's per-step rule: identical in expectation, deterministic, and cheaper).
-        self.rms.update(returns)
-        return np.clip(rewards / np.sqrt(self.rms.var + 1e-8), -self.clip, self.clip)
+        return np.minimum(np.maximum(scaled, -self.clip), self.clip)
 
     def scale(self, rewards: Array) -> Array:
         """Scale rewards with the current statistics, leaving them unchanged (for samples that
         are not this learner's own, such as GPO's shared data)."""
-        return np.clip(rewards / np.sqrt(self.rms.var + 1e-8), -self.clip, self.clip)
+        return np.clip(rewards / self.rms.std, -self.clip, self.clip)
 
     def state_dict(self) -> dict:
         return {"rms": self.rms.state_dict(), "returns": self.returns.copy()}

@@ -1,6 +1,7 @@
 """Optimizers step for step against torch; running statistics against batch statistics."""
 
 import numpy as np
+import pytest
 import torch
 
 from gpo.normalization import RewardScaler, RunningMeanStd
@@ -58,12 +59,15 @@ def test_running_mean_std_equals_batch_statistics(rng):
     np.testing.assert_allclose(rms.var, data.var(0), rtol=1e-9)
 
 
-def test_reward_scaler_divides_by_discounted_return_std_and_resets_on_done():
+def test_reward_scaler_divides_by_discounted_return_std_step_by_step_and_resets_on_done():
     scaler = RewardScaler(n_envs=1, gamma=0.5, clip=100.0)
     rewards = np.array([[1.0], [1.0], [1.0], [1.0]])
     dones = np.array([[False], [True], [False], [False]])
     scaled = scaler(rewards, dones)
-    returns = np.array([1.0, 1.5, 1.0, 1.5])  # the running return restarts after the done
-    expected_var = (returns.var() * 4 + 1e-4 * 1.0 + 1e-4 * 4 * returns.mean() ** 2 / (4 + 1e-4)) / (4 + 1e-4)
-    np.testing.assert_allclose(scaled[:, 0], 1.0 / np.sqrt(expected_var + 1e-8), rtol=1e-9)
+    returns = [1.0, 1.5, 1.0, 1.5]  # the running return restarts after the done
+    replay = RunningMeanStd(())
+    for t, ret in enumerate(returns):
+        replay.update(np.array([ret]))  # the return joins the statistics first ...
+        assert scaled[t, 0] == pytest.approx(1.0 / np.sqrt(replay.var + 1e-8), rel=1e-12)
     np.testing.assert_allclose(scaler.returns, [1.5])
+    assert scaler.rms.count == pytest.approx(4 + 1e-4)
