@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -73,6 +74,111 @@ def train(
     except ValueError as error:  # configuration rejected on construction
         raise BadInput(str(error)) from None
     typer.echo(f"done: {out}")
+
+
+EXECUTORS = ("local", "debug")
+# Estimate for --dry-run: training env steps per core-second, measured by bench.perf (about 6,000
+# for PPO on HalfCheetah-v5 with one thread); evaluation and crossover overheads are ignored.
+STEPS_PER_CORE_SECOND = 6000.0
+
+
+def results_dir(results: Path | None) -> Path:
+    return results or Path(os.environ.get("GPO_BENCH_RESULTS", "results"))
+
+
+def selected_suite(
+    suite: str,
+    algo: list[str] | None = None,
+    env: list[str] | None = None,
+    seeds: int | None = None,
+    steps: int | None = None,
+):
+    from bench.suite import SuiteError, load_suite
+
+    try:
+        return load_suite(suite).narrowed(algo, env, seeds, steps)
+    except SuiteError as error:
+        raise BadInput(str(error)) from None
+
+
+@app.command()
+def run(
+    suite: str = typer.Option(..., help="a shipped suite's name or a TOML file's path"),
+    executor: str = typer.Option("local", help="local (subprocesses) or debug (in this process)"),
+    results: Path = typer.Option(None, help="results folder (default ./results or $GPO_BENCH_RESULTS)"),
+    algo: list[str] = typer.Option(None, help="only these algorithms of the suite"),
+    env: list[str] = typer.Option(None, help="only these environments of the suite"),
+    seeds: int = typer.Option(None, help="seeds 0..N-1 instead of the suite's"),
+    steps: int = typer.Option(None, help="per-policy budget instead of the suite's"),
+    workers: int = typer.Option(1, help="runs executing at once on this machine"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="list what would run, run nothing"),
+    force: bool = typer.Option(False, "--force", help="run finished runs again"),
+) -> int:
+    """Launch a suite's runs; finished runs are skipped, failed ones run again."""
+    from bench.launch import launch, pending
+
+    if executor not in EXECUTORS:
+        raise BadInput(f"--executor: unknown {executor!r}; accepted: {', '.join(EXECUTORS)}")
+    if workers < 1:
+        raise BadInput(f"--workers must be >= 1, got {workers}")
+    chosen = selected_suite(suite, algo, env, seeds, steps)
+    results = results_dir(results)
+    runs = chosen.runs()
+    todo, kept = pending(runs, results, force)
+    if dry_run:
+        for r in todo:
+            typer.echo(f"would run  {r.name}")
+        steps_total = sum(
+            r.steps_per_policy * (1 if r.algo in ("ppo", "ppo-kl", "a2c") else r.population) for r in todo
+        )
+        hours = steps_total / STEPS_PER_CORE_SECOND / 3600
+        typer.echo(f"{len(todo)} to run, {len(kept)} already done; about {hours:.1f} core-hours")
+        return 0
+    total = len(runs)
+    counter = {"finished": len(kept)}
+
+    def progress(kind: str, r, detail: str) -> None:
+        if kind != "started":
+            counter["finished"] += 1
+        typer.echo(f"[{counter['finished']}/{total}] {kind:<8}{r.name}  {detail}".rstrip())
+
+    report = launch(runs, results, executor, workers, force, on_event=progress)
+    typer.echo(f"{len(report.done)} done now, {len(report.skipped)} done before, {len(report.failed)} failed")
+    for r, log in report.failed:
+        typer.echo(f"failed: {r.name}  log: {log}", err=True)
+    return 1 if report.failed else 0
+
+
+@app.command()
+def status(
+    suite: str = typer.Option(..., help="a shipped suite's name or a TOML file's path"),
+    results: Path = typer.Option(None, help="results folder (default ./results or $GPO_BENCH_RESULTS)"),
+) -> None:
+    """Every run of a suite: done, running, failed (with its error) or missing."""
+    from bench.results import is_done, read_run
+
+    results = results_dir(results)
+    for r in selected_suite(suite).runs():
+        record = read_run(r.folder(results))
+        if is_done(r.folder(results)):
+            state, detail = "done", f"eval return {record.get('final', {}).get('eval_return')}"
+        elif record is None:
+            state, detail = "missing", ""
+        elif record.get("status") == "failed":
+            state, detail = "failed", f"{record.get('error', '')}  ({r.folder(results) / 'run.json'})"
+        else:
+            state, detail = "running", f"since {record.get('start')} (or interrupted)"
+        typer.echo(f"{state:<8}{r.name}  {detail}".rstrip())
+
+
+@app.command()
+def suites() -> None:
+    """List the shipped suites."""
+    from bench.suite import load_suite, shipped
+
+    for name in sorted(shipped()):
+        s = load_suite(name)
+        typer.echo(f"{name:<10}{len(s.runs()):>4} runs  {s.description}")
 
 
 @app.command()

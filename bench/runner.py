@@ -49,7 +49,15 @@ def execute(spec: RunSpec) -> dict[str, pd.DataFrame]:
     }
 
 
-def run_one(algo: str, env_id: str, steps: int, seed: int, out: Path, **options) -> Path:
+def run_one(
+    algo: str,
+    env_id: str,
+    steps: int,
+    seed: int,
+    out: Path,
+    extra_record: dict | None = None,
+    **options,
+) -> Path:
     """Run ``algo`` on ``env_id`` (``steps`` per policy) and write the results into ``out``."""
     options.setdefault("env_kwargs", env_kwargs_for(env_id, seed))
     spec = build_run(algo, env_id, steps, seed, **options)  # ValueError before anything is written
@@ -65,6 +73,7 @@ def run_one(algo: str, env_id: str, steps: int, seed: int, out: Path, **options)
         "host": socket.gethostname(),
         "start": now(),
         "status": "running",
+        **(extra_record or {}),
     }
     write_json(out / RUN_FILE, record)
     start = time.perf_counter()

@@ -1,0 +1,191 @@
+"""Suites: TOML files naming algorithms, environments, seeds, the budget and the population.
+
+Shipped suites live in ``bench/suites/``; a user may pass a path instead of a name. A suite is
+validated completely before anything starts: every error names the field and what is accepted.
+
+    description = "..."            # optional
+    algorithms = ["gpo", "single"] # names from bench.algorithms
+    envs = ["Hopper-v5"]           # gymnasium ids (the Hilly tasks included)
+    seeds = 3                      # seeds 0..2, or an explicit list [0, 5, 7]
+    steps_per_policy = 1_000_000   # the paper's per-policy budget
+    population = 8                 # m, or a list of them (one set of runs each)
+    rounds = 12                    # GPO's rounds
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+
+import tomllib
+
+from bench.algorithms import ALGORITHMS, build_run
+from bench.envs import env_kwargs_for
+
+FIELDS = ("description", "algorithms", "envs", "seeds", "steps_per_policy", "population", "rounds")
+
+
+class SuiteError(ValueError):
+    """A suite that cannot run; the message names the field and what is accepted."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One seeded job of a suite."""
+
+    suite: str
+    algo: str
+    env: str
+    seed: int
+    steps_per_policy: int
+    population: int
+    rounds: int
+    label_population: bool = False  # the suite varies m, so m is part of the run's name
+
+    @property
+    def algo_label(self) -> str:
+        return f"{self.algo}-m{self.population}" if self.label_population else self.algo
+
+    @property
+    def name(self) -> str:
+        return f"{self.algo_label}/{self.env}/seed{self.seed}"
+
+    def folder(self, results: Path) -> Path:
+        """``<results>/<suite>/<algo>/<env>/seed<k>``; a namespaced env id keeps its folder."""
+        return Path(results) / self.suite / self.algo_label / self.env / f"seed{self.seed}"
+
+    def options(self, workers: int = 1) -> dict:
+        return {
+            "population": self.population,
+            "workers": workers,
+            "rounds": self.rounds,
+            "env_kwargs": env_kwargs_for(self.env, self.seed),
+        }
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    algorithms: tuple[str, ...]
+    envs: tuple[str, ...]
+    seeds: tuple[int, ...]
+    steps_per_policy: int
+    populations: tuple[int, ...]
+    rounds: int
+
+    def narrowed(
+        self,
+        algorithms: list[str] | None = None,
+        envs: list[str] | None = None,
+        seeds: int | None = None,
+        steps_per_policy: int | None = None,
+    ) -> Suite:
+        """The suite restricted to some algorithms and envs, or with seeds 0..N-1 and another
+        per-policy budget (the CLI's --algo, --env, --seeds and --steps)."""
+        for flag, chosen, known in (("--algo", algorithms, self.algorithms), ("--env", envs, self.envs)):
+            for name in chosen or ():
+                if name not in known:
+                    raise SuiteError(
+                        f"{flag}: {name!r} is not in suite {self.name!r}; it has: {', '.join(known)}"
+                    )
+        if seeds is not None and seeds < 1:
+            raise SuiteError(f"--seeds must be >= 1, got {seeds}")
+        if steps_per_policy is not None and steps_per_policy < 1:
+            raise SuiteError(f"--steps must be >= 1, got {steps_per_policy}")
+        narrowed = replace(
+            self,
+            algorithms=tuple(a for a in self.algorithms if not algorithms or a in algorithms),
+            envs=tuple(e for e in self.envs if not envs or e in envs),
+            seeds=tuple(range(seeds)) if seeds is not None else self.seeds,
+            steps_per_policy=steps_per_policy or self.steps_per_policy,
+        )
+        narrowed.validate()
+        return narrowed
+
+    def validate(self) -> None:
+        """Every run's configuration must construct (budgets against crossovers, ...)."""
+        for run in self.runs():
+            try:
+                build_run(run.algo, run.env, run.steps_per_policy, run.seed, **run.options())
+            except ValueError as error:
+                raise SuiteError(f"{run.name}: {error}") from None
+
+    def runs(self) -> list[Run]:
+        vary = len(self.populations) > 1
+        return [
+            Run(self.name, algo, env, seed, self.steps_per_policy, m, self.rounds, vary)
+            for algo in self.algorithms
+            for m in self.populations
+            for env in self.envs
+            for seed in self.seeds
+        ]
+
+
+def shipped() -> dict[str, Path]:
+    folder = resources.files("bench") / "suites"
+    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".toml")}
+
+
+def _int_list(field: str, value, minimum: int) -> tuple[int, ...]:
+    values = value if isinstance(value, list) else [value]
+    if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in values):
+        raise SuiteError(
+            f"{field}: expected an integer >= {minimum} or a non-empty list of them, got {value!r}"
+        )
+    return tuple(values)
+
+
+def _names(field: str, value, accepted) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise SuiteError(f"{field}: expected a non-empty list of names, got {value!r}")
+    unknown = [v for v in value if v not in accepted]
+    if unknown:
+        listing = ", ".join(sorted(accepted)) if len(accepted) < 40 else "see `gpo-bench envs`"
+        raise SuiteError(f"{field}: unknown {unknown[0]!r}; accepted: {listing}")
+    return tuple(value)
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """Load and validate a shipped suite by name, or a TOML file by path."""
+    import gymnasium as gym
+
+    suites = shipped()
+    path = suites.get(name_or_path) or Path(name_or_path)
+    if not path.is_file():
+        raise SuiteError(
+            f"--suite: no suite {name_or_path!r}; shipped: {', '.join(sorted(suites))}, "
+            "or the path of a TOML file"
+        )
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SuiteError(f"{path}: not valid TOML ({error})") from None
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise SuiteError(f"{unknown[0]}: unknown field; accepted: {', '.join(FIELDS)}")
+    missing = [f for f in FIELDS[1:] if f not in data]
+    if missing:
+        raise SuiteError(f"{missing[0]}: missing (a suite names {', '.join(FIELDS[1:])})")
+    seeds = data["seeds"]
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seeds = list(range(seeds)) if seeds >= 1 else seeds
+    suite = Suite(
+        name=path.stem,
+        description=str(data.get("description", "")),
+        algorithms=_names("algorithms", data["algorithms"], ALGORITHMS),
+        envs=_names("envs", data["envs"], set(gym.registry)),
+        seeds=_int_list("seeds", seeds, 0),
+        steps_per_policy=_int_list("steps_per_policy", data["steps_per_policy"], 1)[0]
+        if not isinstance(data["steps_per_policy"], list)
+        else -1,
+        populations=_int_list("population", data["population"], 1),
+        rounds=_int_list("rounds", data["rounds"], 1)[0] if not isinstance(data["rounds"], list) else -1,
+    )
+    if suite.steps_per_policy < 1:
+        raise SuiteError(f"steps_per_policy: expected one integer >= 1, got {data['steps_per_policy']!r}")
+    if suite.rounds < 1:
+        raise SuiteError(f"rounds: expected one integer >= 1, got {data['rounds']!r}")
+    suite.validate()
+    return suite

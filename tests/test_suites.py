@@ -1,0 +1,91 @@
+"""Suites as data, validated before anything starts; ``gpo-bench run`` on the local executor."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench.suite import SuiteError, load_suite, shipped
+
+
+def gpo_bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True)
+
+
+def write_suite(tmp_path, body: str):
+    path = tmp_path / "mine.toml"
+    path.write_text(body)
+    return path
+
+
+GOOD = """
+algorithms = ["ppo"]
+envs = ["InvertedPendulum-v5"]
+seeds = 2
+steps_per_policy = 2048
+population = 2
+rounds = 2
+"""
+
+
+def test_every_shipped_suite_loads_and_the_paper_suites_have_their_shape():
+    assert {"smoke", "mujoco", "a2c", "ablations", "popsize", "lite"} <= set(shipped())
+    mujoco = load_suite("mujoco")
+    assert len(mujoco.envs) == 9 and mujoco.populations == (8,) and len(mujoco.seeds) == 8
+    assert "gpo_bench/HopperHilly-v0" in mujoco.envs
+    assert load_suite("popsize").populations == (2, 4, 8, 16)
+    assert {r.algo_label for r in load_suite("popsize").runs()} == {"gpo-m2", "gpo-m4", "gpo-m8", "gpo-m16"}
+    assert len(load_suite("smoke").runs()) == 4
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (('["ppo"]', '["ppo", "dqn"]'), "algorithms: unknown 'dqn'; accepted:"),
+        (('["InvertedPendulum-v5"]', '["Pong-v9"]'), "envs: unknown 'Pong-v9'"),
+        (("seeds = 2", 'seeds = "two"'), "seeds: expected an integer >= 0"),
+        (("steps_per_policy = 2048", "steps_per_policy = -5"), "steps_per_policy: expected an integer >= 1"),
+        (("rounds = 2", "rounds = 2\nbudget = 3"), "budget: unknown field; accepted:"),
+        (("population = 2\n", ""), "population: missing"),
+        (('["ppo"]', '["gpo"]'), "gpo/InvertedPendulum-v5/seed0: steps_per_policy (2048) leaves"),
+    ],
+)
+def test_a_bad_suite_is_rejected_naming_the_field(tmp_path, change, message):
+    path = write_suite(tmp_path, GOOD.replace(*change))
+    with pytest.raises(SuiteError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+        load_suite(str(path))
+    result = gpo_bench("run", "--suite", str(path), "--results", str(tmp_path / "r"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_narrowing_to_what_the_suite_does_not_have_is_an_error():
+    with pytest.raises(SuiteError, match="--algo: 'ppo' is not in suite 'smoke'"):
+        load_suite("smoke").narrowed(algorithms=["ppo"])
+    narrowed = load_suite("smoke").narrowed(envs=["Hopper-v5"], seeds=3, steps_per_policy=20480)
+    assert {r.env for r in narrowed.runs()} == {"Hopper-v5"} and len(narrowed.runs()) == 6
+    assert all(r.steps_per_policy == 20480 for r in narrowed.runs())
+
+
+def test_dry_run_lists_and_runs_nothing(tmp_path):
+    result = gpo_bench("run", "--suite", "lite", "--dry-run", "--results", str(tmp_path))
+    assert result.returncode == 0
+    assert result.stdout.count("would run") == 27 and "27 to run, 0 already done" in result.stdout
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_smoke_suite_runs_locally_once_and_a_second_run_launches_nothing(tmp_path):
+    first = gpo_bench("run", "--suite", "smoke", "--results", str(tmp_path), "--workers", "2")
+    assert first.returncode == 0, first.stderr
+    assert "4 done now, 0 done before, 0 failed" in first.stdout
+    for run in load_suite("smoke").runs():
+        record = json.loads((run.folder(tmp_path) / "run.json").read_text())
+        assert record["status"] == "done" and record["job_id"] and record["suite"] == "smoke"
+        assert (run.folder(tmp_path) / "curve.parquet").exists()
+    second = gpo_bench("run", "--suite", "smoke", "--results", str(tmp_path))
+    assert second.returncode == 0 and "0 done now, 4 done before" in second.stdout
+    assert "started" not in second.stdout
+    status = gpo_bench("status", "--suite", "smoke", "--results", str(tmp_path))
+    assert status.stdout.count("done") == 4
