@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def train(
     typer.echo(f"done: {out}")
 
 
-EXECUTORS = ("local", "debug")
+EXECUTORS = ("local", "debug", "slurm")
 # Estimate for --dry-run: training env steps per core-second, measured by bench.perf (about 6,000
 # for PPO on HalfCheetah-v5 with one thread); evaluation and crossover overheads are ignored.
 STEPS_PER_CORE_SECOND = 6000.0
@@ -104,7 +105,7 @@ def selected_suite(
 @app.command()
 def run(
     suite: str = typer.Option(..., help="a shipped suite's name or a TOML file's path"),
-    executor: str = typer.Option("local", help="local (subprocesses) or debug (in this process)"),
+    executor: str = typer.Option("local", help="local (subprocesses), slurm (job arrays) or debug"),
     results: Path = typer.Option(None, help="results folder (default ./results or $GPO_BENCH_RESULTS)"),
     algo: list[str] = typer.Option(None, help="only these algorithms of the suite"),
     env: list[str] = typer.Option(None, help="only these environments of the suite"),
@@ -113,14 +114,26 @@ def run(
     workers: int = typer.Option(1, help="runs executing at once on this machine"),
     dry_run: bool = typer.Option(False, "--dry-run", help="list what would run, run nothing"),
     force: bool = typer.Option(False, "--force", help="run finished runs again"),
+    partition: str = typer.Option(None, help="SLURM partition (default: the cluster's)"),
+    time_min: int = typer.Option(24 * 60, help="SLURM time limit per run, minutes"),
+    cpus_per_task: int = typer.Option(1, help="SLURM CPUs per run"),
+    array_parallelism: int = typer.Option(64, help="SLURM array tasks running at once"),
 ) -> int:
     """Launch a suite's runs; finished runs are skipped, failed ones run again."""
-    from bench.launch import launch, pending
+    from bench.launch import SlurmOptions, launch, pending
 
     if executor not in EXECUTORS:
         raise BadInput(f"--executor: unknown {executor!r}; accepted: {', '.join(EXECUTORS)}")
-    if workers < 1:
-        raise BadInput(f"--workers must be >= 1, got {workers}")
+    for flag, value in (
+        ("--workers", workers),
+        ("--time-min", time_min),
+        ("--cpus-per-task", cpus_per_task),
+        ("--array-parallelism", array_parallelism),
+    ):
+        if value < 1:
+            raise BadInput(f"{flag} must be >= 1, got {value}")
+    if executor == "slurm" and shutil.which("sbatch") is None:
+        raise BadInput("--executor slurm: no SLURM here (sbatch not found); accepted here: local, debug")
     chosen = selected_suite(suite, algo, env, seeds, steps)
     results = results_dir(results)
     runs = chosen.runs()
@@ -138,11 +151,12 @@ def run(
     counter = {"finished": len(kept)}
 
     def progress(kind: str, r, detail: str) -> None:
-        if kind != "started":
+        if kind not in ("started", "queued"):
             counter["finished"] += 1
         typer.echo(f"[{counter['finished']}/{total}] {kind:<8}{r.name}  {detail}".rstrip())
 
-    report = launch(runs, results, executor, workers, force, on_event=progress)
+    slurm = SlurmOptions(partition, time_min, cpus_per_task, array_parallelism)
+    report = launch(runs, results, executor, workers, force, on_event=progress, slurm=slurm)
     typer.echo(f"{len(report.done)} done now, {len(report.skipped)} done before, {len(report.failed)} failed")
     for r, log in report.failed:
         typer.echo(f"failed: {r.name}  log: {log}", err=True)

@@ -4,6 +4,9 @@
   parallelism of its own, so at most ``workers`` runs execute at once: the tool submits a new one
   when one finishes.
 - ``debug``: submitit's debug executor, every run in this process one after the other.
+- ``slurm``: submitit's SLURM executor, one job array per call (one array task per run), split
+  into several arrays when there are more runs than the cluster's ``MaxArraySize`` (read from
+  ``scontrol show config``); ``array_parallelism`` caps the tasks running at once.
 
 Runs already done are skipped unless ``force``; failed or unfinished ones run again. A run's
 ``run.json`` records the submitit job id and the path of its log.
@@ -12,6 +15,9 @@ Runs already done are skipped unless ``force``; failed or unfinished ones run ag
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +62,25 @@ def execute_run(run: Run, results: Path) -> str:
     return run.name
 
 
+@dataclass(frozen=True)
+class SlurmOptions:
+    partition: str | None = None
+    time_min: int = 24 * 60
+    cpus_per_task: int = 1
+    array_parallelism: int = 64
+
+
+def max_array_size() -> int:
+    """The cluster's MaxArraySize (array indices run from 0 to MaxArraySize − 1)."""
+    out = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, check=True)
+    match = re.search(r"^MaxArraySize\s*=\s*(\d+)", out.stdout, re.MULTILINE)
+    return int(match.group(1)) if match else 1001  # SLURM's default
+
+
+def chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 def launch(
     runs: list[Run],
     results: Path,
@@ -63,6 +88,7 @@ def launch(
     workers: int = 1,
     force: bool = False,
     on_event: Callable[[str, Run, str], None] = lambda kind, run, detail: None,
+    slurm: SlurmOptions | None = None,
 ) -> LaunchReport:
     todo, kept = pending(runs, results, force)
     report = LaunchReport(skipped=kept)
@@ -72,6 +98,23 @@ def launch(
     submitter = submitit.AutoExecutor(folder=logs, cluster=executor)
     submitter.update_parameters(timeout_min=60 * 24 * 7, name="gpo-bench")
     queue, active = list(todo), []
+    if executor == "slurm":
+        slurm = slurm or SlurmOptions()
+        # Without accounting storage, submitit warns on every poll that sacct is unavailable and
+        # falls back on its own files, which is all we need.
+        logging.getLogger("submitit").setLevel(logging.ERROR)
+        submitter.update_parameters(
+            timeout_min=slurm.time_min,
+            cpus_per_task=slurm.cpus_per_task,
+            slurm_array_parallelism=slurm.array_parallelism,
+            **({"slurm_partition": slurm.partition} if slurm.partition else {}),
+        )
+        for part in chunks(queue, max_array_size()):
+            jobs = submitter.map_array(execute_run, part, [results] * len(part))
+            active += list(zip(part, jobs))
+            for run in part:
+                on_event("queued", run, "")
+        queue = []
     while queue or active:
         while queue and len(active) < max(1, workers):
             run = queue.pop(0)

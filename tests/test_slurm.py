@@ -1,0 +1,62 @@
+"""``gpo-bench run --executor slurm`` against a real one-node SLURM cluster
+(``slurm/start-cluster.sh``; CI starts it). Skipped, with the reason, where no cluster answers."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from bench import launch as launch_module
+from bench.suite import load_suite
+
+
+def cluster_up() -> bool:
+    if shutil.which("sinfo") is None:
+        return False
+    out = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
+    return out.returncode == 0 and any(s in out.stdout for s in ("idle", "mix", "alloc"))
+
+
+pytestmark = pytest.mark.skipif(
+    not cluster_up(), reason="no SLURM cluster answers here (run slurm/start-cluster.sh)"
+)
+
+
+def gpo_bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True)
+
+
+def test_smoke_suite_runs_as_one_job_array_through_slurm(tmp_path):
+    result = gpo_bench(
+        "run", "--suite", "smoke", "--executor", "slurm", "--results", str(tmp_path), "--time-min", "10"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    job_ids = []
+    for run in load_suite("smoke").runs():
+        record = json.loads((run.folder(tmp_path) / "run.json").read_text())
+        assert record["status"] == "done"
+        job_ids.append(record["job_id"])
+    arrays = {job_id.split("_")[0] for job_id in job_ids}
+    assert len(arrays) == 1  # one array ...
+    assert sorted(int(job_id.split("_")[1]) for job_id in job_ids) == [0, 1, 2, 3]  # ... a task each
+    again = gpo_bench("run", "--suite", "smoke", "--executor", "slurm", "--results", str(tmp_path))
+    assert again.returncode == 0 and "0 done now, 4 done before" in again.stdout
+
+
+def test_more_runs_than_max_array_size_are_split_into_several_arrays(tmp_path, monkeypatch):
+    monkeypatch.setattr(launch_module, "max_array_size", lambda: 3)
+    runs = (
+        load_suite("smoke")
+        .narrowed(algorithms=["single"], envs=["InvertedPendulum-v5"], seeds=4, steps_per_policy=1024)
+        .runs()
+    )
+    report = launch_module.launch(
+        runs, tmp_path, executor="slurm", slurm=launch_module.SlurmOptions(time_min=10)
+    )
+    assert len(report.done) == 4 and not report.failed
+    ids = [json.loads((r.folder(tmp_path) / "run.json").read_text())["job_id"] for r in runs]
+    submissions = {i.split("_")[0] for i in ids}
+    assert len(submissions) == 2  # an array of 3, then the last run (a one-task submission)
+    assert sorted(i.split("_")[1] for i in ids if "_" in i)[:3] == ["0", "1", "2"]
