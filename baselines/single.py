@@ -15,7 +15,7 @@ from gpo.parallel import TaskPool, single_threaded
 from gpo.policy import PolicyConfig
 from gpo.ppo import PPOConfig
 from gpo.seeding import derive_seed
-from gpo.trainer import TrainConfig, Trainer
+from gpo.trainer import Checkpointer, TrainConfig, train
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,8 @@ class SingleConfig:
         )
 
 
-def train_member(config: TrainConfig) -> list[dict]:
-    trainer = Trainer(config)
-    try:
-        return trainer.run()
-    finally:
-        trainer.close()
+def train_member(config: TrainConfig, checkpointer: Checkpointer | None, name: str) -> list[dict]:
+    return train(config, checkpointer, name)
 
 
 @dataclass
@@ -65,14 +61,18 @@ class SingleResult:
     wall_seconds: float
 
 
-def run_single(config: SingleConfig) -> SingleResult:
+def run_single(config: SingleConfig, checkpointer: Checkpointer | None = None) -> SingleResult:
+    """Train the m members (each resumable from its own checkpoint, ``member<i>``)."""
     start = time.perf_counter()
     single_threaded()
     pool = TaskPool(config.workers)
     try:
         curves = pool.map(
             train_member,
-            [(config.member_config(slot),) for slot in range(config.population)],
+            [
+                (config.member_config(slot), checkpointer, f"member{slot}")
+                for slot in range(config.population)
+            ],
         )
     finally:
         pool.close()

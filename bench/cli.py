@@ -71,7 +71,9 @@ def train(
         typer.echo(f"{out} holds a finished run; nothing to do (--force overwrites it)")
         return
     try:
-        run_one(algo, env, steps, seed, out, population=population, workers=workers, rounds=rounds)
+        run_one(
+            algo, env, steps, seed, out, force=force, population=population, workers=workers, rounds=rounds
+        )
     except ValueError as error:  # configuration rejected on construction
         raise BadInput(str(error)) from None
     typer.echo(f"done: {out}")

@@ -45,8 +45,15 @@ def pending(runs: list[Run], results: Path, force: bool) -> tuple[list[Run], lis
     return [r for r in runs if r not in done], done
 
 
-def execute_run(run: Run, results: Path) -> str:
-    """The job: one run into its folder (submitit pickles this call)."""
+class RunJob(submitit.helpers.Checkpointable):
+    """The job: one run into its folder. As a submitit Checkpointable, a job that SLURM preempts
+    or times out is requeued with the same arguments, and the run resumes from its checkpoint."""
+
+    def __call__(self, run: Run, results: Path, force: bool = False) -> str:
+        return execute_run(run, results, force)
+
+
+def execute_run(run: Run, results: Path, force: bool = False) -> str:
     job_id = None
     with contextlib.suppress(RuntimeError):  # outside a submitit job (debug executor): no id
         job_id = submitit.JobEnvironment().job_id
@@ -57,6 +64,7 @@ def execute_run(run: Run, results: Path) -> str:
         run.seed,
         run.folder(results),
         extra_record={"job_id": job_id, "suite": run.suite},
+        force=force,
         **run.options(),
     )
     return run.name
@@ -110,7 +118,7 @@ def launch(
             **({"slurm_partition": slurm.partition} if slurm.partition else {}),
         )
         for part in chunks(queue, max_array_size()):
-            jobs = submitter.map_array(execute_run, part, [results] * len(part))
+            jobs = submitter.map_array(RunJob(), part, [results] * len(part), [force] * len(part))
             active += list(zip(part, jobs))
             for run in part:
                 on_event("queued", run, "")
@@ -118,7 +126,7 @@ def launch(
     while queue or active:
         while queue and len(active) < max(1, workers):
             run = queue.pop(0)
-            active.append((run, submitter.submit(execute_run, run, results)))
+            active.append((run, submitter.submit(RunJob(), run, results, force)))
             on_event("started", run, "")
         finished = [(run, job) for run, job in active if job.done()]
         if not finished:

@@ -7,6 +7,7 @@ family, GPO's ``rounds.parquet``, ``crossovers.parquet`` and ``members.parquet``
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 import time
 from datetime import datetime, timezone
@@ -16,8 +17,17 @@ import pandas as pd
 
 from baselines.single import run_single as run_single_baseline
 from bench.algorithms import RunSpec, build_run
+from bench.checkpoint import TorchCheckpointer
 from bench.envs import env_kwargs_for
-from bench.results import CURVE_FILE, RUN_FILE, git_commit, package_versions, write_json, write_parquet
+from bench.results import (
+    CURVE_FILE,
+    RUN_FILE,
+    git_commit,
+    package_versions,
+    read_run,
+    write_json,
+    write_parquet,
+)
 from gpo.gpo import GPO
 from gpo.trainer import train
 
@@ -26,12 +36,12 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def execute(spec: RunSpec) -> dict[str, pd.DataFrame]:
-    """Run ``spec`` to its budget; the tables it produced, by file name."""
+def execute(spec: RunSpec, checkpointer: TorchCheckpointer | None = None) -> dict[str, pd.DataFrame]:
+    """Run ``spec`` to its budget (resuming from ``checkpointer``); its tables, by file name."""
     if spec.family == "plain":
-        return {CURVE_FILE: pd.DataFrame(train(spec.config))}
+        return {CURVE_FILE: pd.DataFrame(train(spec.config, checkpointer))}
     if spec.family == "single":
-        result = run_single_baseline(spec.config)
+        result = run_single_baseline(spec.config, checkpointer)
         member_curves = pd.concat(
             [pd.DataFrame(rows).assign(member=i) for i, rows in enumerate(result.member_curves)]
         )
@@ -40,7 +50,7 @@ def execute(spec: RunSpec) -> dict[str, pd.DataFrame]:
             "members.parquet": pd.DataFrame(result.final_members),
             "member_curves.parquet": member_curves,
         }
-    run = GPO(spec.config).run()
+    run = GPO(spec.config).run(checkpointer)
     return {
         CURVE_FILE: pd.DataFrame(run.curve),
         "rounds.parquet": pd.DataFrame(run.rounds),
@@ -56,9 +66,11 @@ def run_one(
     seed: int,
     out: Path,
     extra_record: dict | None = None,
+    force: bool = False,
     **options,
 ) -> Path:
-    """Run ``algo`` on ``env_id`` (``steps`` per policy) and write the results into ``out``."""
+    """Run ``algo`` on ``env_id`` (``steps`` per policy) and write the results into ``out``,
+    resuming from the run's checkpoint if an earlier attempt left one (``force``: start afresh)."""
     options.setdefault("env_kwargs", env_kwargs_for(env_id, seed))
     spec = build_run(algo, env_id, steps, seed, **options)  # ValueError before anything is written
     record = {
@@ -75,10 +87,16 @@ def run_one(
         "status": "running",
         **(extra_record or {}),
     }
+    fingerprint = json.dumps(record["config"], sort_keys=True, default=str)
+    checkpointer = TorchCheckpointer(out, fingerprint)
+    if force:
+        checkpointer.clear()
+    previous = read_run(out)
+    record["attempt"] = 1 + int((previous or {}).get("attempt", 0)) if not force else 1
     write_json(out / RUN_FILE, record)
     start = time.perf_counter()
     try:
-        tables = execute(spec)
+        tables = execute(spec, checkpointer)
     except BaseException as error:
         write_json(out / RUN_FILE, {**record, "status": "failed", "error": repr(error), "end": now()})
         raise
@@ -92,6 +110,7 @@ def run_one(
             "status": "done",
             "end": now(),
             "seconds": time.perf_counter() - start,
+            "resumed_from": checkpointer.resumed,
             "final": {
                 "env_steps": int(curve["env_steps"].iloc[-1]),
                 "eval_return": float(curve["eval_return"].dropna().iloc[-1])

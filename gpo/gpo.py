@@ -45,6 +45,7 @@ from gpo.population import Member, PopulationSpec
 from gpo.ppo import PPOConfig
 from gpo.seeding import derive_seed
 from gpo.selection import SelectionConfig, beta_at, divergence_matrix, select_pairs
+from gpo.trainer import Checkpointer
 
 
 @dataclass(frozen=True)
@@ -269,12 +270,21 @@ class GPO:
         for row in self.curve[-len(per_member[0]) :]:
             row["wall_seconds"] = self.wall_seconds + time.perf_counter() - start
 
-    def run(self) -> GPO:
+    def run(self, checkpointer: Checkpointer | None = None) -> GPO:
+        """Run the remaining rounds. With a ``checkpointer``: resume from its last state, and
+        offer the state after every round (a round boundary is where a GPO run's state is
+        complete: every phase resets its environments from derived seeds)."""
         single_threaded()
+        if checkpointer is not None:
+            saved = checkpointer.load("gpo")
+            if saved is not None:
+                self.load_state_dict(saved)
         pool = TaskPool(self.config.workers)
         try:
             while not self.done:
                 self.run_round(pool)
+                if checkpointer is not None and not self.done:
+                    checkpointer.offer("gpo", self.state_dict)
         finally:
             pool.close()
         return self
@@ -295,3 +305,5 @@ class GPO:
     def load_state_dict(self, state: dict) -> None:
         for key, value in state.items():
             setattr(self, key, value)
+        self.round_index, self.env_steps = int(self.round_index), int(self.env_steps)
+        self.wall_seconds = float(self.wall_seconds)

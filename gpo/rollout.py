@@ -20,7 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import gymnasium as gym
+import mujoco
 import numpy as np
+from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
+from gymnasium.wrappers import TimeLimit
 
 from gpo.distributions import log_prob_value
 from gpo.policy import ActorCritic
@@ -50,6 +53,42 @@ class Rollout:
     @property
     def n_steps(self) -> int:
         return int(self.rewards.size)
+
+
+def _time_limit(env: gym.Env) -> TimeLimit | None:
+    while env is not None:
+        if isinstance(env, TimeLimit):
+            return env
+        env = getattr(env, "env", None)
+    return None
+
+
+def env_state(env: gym.Env) -> dict:
+    """A MuJoCo environment's full state: physics (MuJoCo's integration state: time, qpos, qvel,
+    act, warm start, controls...), its random generator and its time-limit counter."""
+    base = env.unwrapped
+    if not isinstance(base, MujocoEnv):
+        raise TypeError(f"checkpointing needs MuJoCo environments, not {type(base).__name__}")
+    spec = mujoco.mjtState.mjSTATE_INTEGRATION
+    physics = np.empty(mujoco.mj_stateSize(base.model, spec))
+    mujoco.mj_getState(base.model, base.data, physics, spec)
+    limit = _time_limit(env)
+    return {
+        "physics": physics,
+        "np_random": base.np_random.bit_generator.state,
+        "elapsed_steps": None if limit is None else limit._elapsed_steps,
+    }
+
+
+def load_env_state(env: gym.Env, state: dict) -> None:
+    base = env.unwrapped
+    spec = mujoco.mjtState.mjSTATE_INTEGRATION
+    mujoco.mj_setState(base.model, base.data, np.asarray(state["physics"]), spec)
+    mujoco.mj_forward(base.model, base.data)
+    base.np_random.bit_generator.state = state["np_random"]
+    limit = _time_limit(env)
+    if limit is not None:
+        limit._elapsed_steps = state["elapsed_steps"]
 
 
 def make_vector_env(env_id: str, n_envs: int, **env_kwargs) -> gym.vector.VectorEnv:
@@ -140,11 +179,20 @@ class RolloutCollector:
         )
 
     def state_dict(self) -> dict:
+        """Everything needed to continue stepping bit for bit, the environments included."""
         return {
             "obs": self.obs.copy(),
             "episode_return": self.episode_return.copy(),
             "episode_length": self.episode_length.copy(),
+            "envs": [env_state(env) for env in self.envs.envs],
         }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.obs = np.array(state["obs"])
+        self.episode_return = np.array(state["episode_return"], dtype=np.float64)
+        self.episode_length = np.array(state["episode_length"], dtype=np.int64)
+        for env, saved in zip(self.envs.envs, state["envs"], strict=True):
+            load_env_state(env, saved)
 
     def close(self) -> None:
         self.envs.close()

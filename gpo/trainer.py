@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -165,10 +166,49 @@ class Trainer:
         self.curve.append(row)
         return row
 
-    def run(self) -> list[dict]:
+    def run(self, checkpointer: Checkpointer | None = None, name: str = "trainer") -> list[dict]:
+        """Train to the budget; with a ``checkpointer``, resume from its last state of ``name``
+        and offer it the state after every iteration (it saves when it sees fit)."""
+        if checkpointer is not None:
+            saved = checkpointer.load(name)
+            if saved is not None:
+                self.load_state_dict(saved)
         while not self.done:
             self.step()
+            if checkpointer is not None and not self.done:
+                checkpointer.offer(name, self.state_dict)
         return self.curve
+
+    def state_dict(self) -> dict:
+        """The whole run so far: policy, learner, random streams, environments, curve."""
+        return {
+            "agent": self.agent.state_dict(),
+            "learner": self.learner.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "collector": self.collector.state_dict(),
+            "env_steps": self.env_steps,
+            "eval_steps": self.eval_steps,
+            "iteration": self.iteration,
+            "wall_seconds": self.wall_seconds,
+            "last_logged": self._last_logged,
+            "curve": self.curve,
+            "episodes": {"returns": self.episodes.returns, "lengths": self.episodes.lengths},
+            "recent_returns": list(self.recent_returns),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.agent.load_state_dict(state["agent"])
+        self.learner.load_state_dict(state["learner"])
+        self.rng.bit_generator.state = state["rng"]
+        self.collector.load_state_dict(state["collector"])
+        self.env_steps, self.eval_steps = int(state["env_steps"]), int(state["eval_steps"])
+        self.iteration, self.wall_seconds = int(state["iteration"]), float(state["wall_seconds"])
+        self._last_logged = int(state["last_logged"])
+        self.curve = list(state["curve"])
+        self.episodes.returns = list(state["episodes"]["returns"])
+        self.episodes.lengths = list(state["episodes"]["lengths"])
+        self.recent_returns.clear()
+        self.recent_returns.extend(state["recent_returns"])
 
     def close(self) -> None:
         self.collector.close()
@@ -176,10 +216,22 @@ class Trainer:
             self.eval_env.close()
 
 
-def train(config: TrainConfig) -> list[dict]:
+class Checkpointer(Protocol):
+    """Where a long run keeps its state (the harness provides one; ``gpo`` only calls it)."""
+
+    def load(self, name: str) -> dict | None:
+        """The last saved state of ``name``, or None."""
+        ...
+
+    def offer(self, name: str, state: Callable[[], dict]) -> None:
+        """A moment at which ``name`` could be saved; ``state()`` builds the state if it is."""
+        ...
+
+
+def train(config: TrainConfig, checkpointer: Checkpointer | None = None, name: str = "trainer") -> list[dict]:
     """Train to the budget and return the learning curve (a list of rows)."""
     trainer = Trainer(config)
     try:
-        return trainer.run()
+        return trainer.run(checkpointer, name)
     finally:
         trainer.close()
