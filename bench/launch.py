@@ -85,6 +85,21 @@ def max_array_size() -> int:
     return int(match.group(1)) if match else 1001  # SLURM's default
 
 
+def slurm_live_jobs() -> set[str]:
+    """Ids of the jobs and array tasks SLURM still has (pending or running), one per task."""
+    out = subprocess.run(["squeue", "-h", "-r", "-o", "%i"], capture_output=True, text=True)
+    return set(out.stdout.split()) if out.returncode == 0 else set()
+
+
+def ended(job, live: set[str] | None) -> bool:
+    """A SLURM job that left the queue. Without accounting storage submitit cannot tell that a
+    cancelled or killed job ended (it waits for a result file that never comes); the queue can."""
+    if live is None or job.job_id in live:
+        return False
+    time.sleep(POLL_SECONDS)  # a finishing job's result file may land just after it leaves
+    return True
+
+
 def chunks(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -128,16 +143,21 @@ def launch(
             run = queue.pop(0)
             active.append((run, submitter.submit(RunJob(), run, results, force)))
             on_event("started", run, "")
-        finished = [(run, job) for run, job in active if job.done()]
+        live = slurm_live_jobs() if executor == "slurm" else None
+        finished = [(run, job) for run, job in active if job.done() or ended(job, live)]
         if not finished:
             time.sleep(POLL_SECONDS)
             continue
         for run, job in finished:
             active.remove((run, job))
+            log = str(job.paths.stderr) if hasattr(job, "paths") else ""
+            if not job.done():  # gone from the queue without a result: cancelled or killed
+                report.failed.append((run, log))
+                on_event("failed", run, "ended without a result (cancelled or killed)")
+                continue
             try:
                 job.result()
             except Exception as error:  # the run's own run.json holds the error too
-                log = str(job.paths.stderr) if hasattr(job, "paths") else ""
                 report.failed.append((run, log))
                 on_event("failed", run, f"{type(error).__name__}: {str(error).splitlines()[-1:]}")
                 continue

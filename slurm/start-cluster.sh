@@ -44,12 +44,19 @@ SlurmctldLogFile=/var/log/slurm/slurmctld.log
 SlurmdLogFile=/var/log/slurm/slurmd.log
 JobAcctGatherType=jobacct_gather/none
 MaxArraySize=${GPO_BENCH_MAX_ARRAY_SIZE:-1001}
+# Cancelled tasks get SIGTERM, then SIGKILL after KillWait. submitit's jobs ignore SIGTERM (SLURM
+# also sends it around preemption), so keep the wait short for the tests' scancel.
+KillWait=5
 NodeName=$host CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 
 pgrep -x munged >/dev/null || su -s /bin/sh munge -c "munged" 2>/dev/null || munged --force
-pgrep -x slurmctld >/dev/null || slurmctld
+if pgrep -x slurmctld >/dev/null; then
+  scontrol reconfigure  # a running cluster takes the configuration just written
+else
+  slurmctld
+fi
 pgrep -x slurmd >/dev/null || slurmd
 
 for _ in $(seq 1 60); do

@@ -2,9 +2,11 @@
 (``slurm/start-cluster.sh``; CI starts it). Skipped, with the reason, where no cluster answers."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -60,3 +62,43 @@ def test_more_runs_than_max_array_size_are_split_into_several_arrays(tmp_path, m
     submissions = {i.split("_")[0] for i in ids}
     assert len(submissions) == 2  # an array of 3, then the last run (a one-task submission)
     assert sorted(i.split("_")[1] for i in ids if "_" in i)[:3] == ["0", "1", "2"]
+
+
+@pytest.mark.slow
+def test_a_cancelled_array_task_is_the_only_run_launched_again_and_it_resumes(tmp_path):
+    env = {**os.environ, "GPO_BENCH_CHECKPOINT_SECONDS": "0"}
+    command = [
+        sys.executable,
+        "-m",
+        "bench.cli",
+        "run",
+        "--suite",
+        "smoke",
+        "--executor",
+        "slurm",
+        "--results",
+        str(tmp_path),
+        "--steps",
+        "40960",
+        "--time-min",
+        "10",
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    suite = load_suite("smoke").narrowed(steps_per_policy=40960)
+    target = next(r for r in suite.runs() if r.algo == "gpo" and r.env == "Hopper-v5")
+    folder = target.folder(tmp_path)
+    deadline = time.monotonic() + 240
+    while not (folder / "checkpoint-gpo.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    job_id = json.loads((folder / "run.json").read_text())["job_id"]
+    subprocess.run(["scancel", job_id], check=True)  # that array task only
+    stdout, _ = process.communicate(timeout=600)
+    assert process.returncode == 1, stdout  # some runs failed
+    assert "3 done now, 0 done before, 1 failed" in stdout
+    assert json.loads((folder / "run.json").read_text())["status"] != "done"
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "1 done now, 3 done before, 0 failed" in again.stdout
+    record = json.loads((folder / "run.json").read_text())
+    assert record["status"] == "done" and record["resumed_from"] == ["gpo"] and record["attempt"] == 2
