@@ -187,6 +187,38 @@ def status(
         typer.echo(f"{state:<8}{r.name}  {detail}".rstrip())
 
 
+@app.command("aggregate")
+def aggregate_command(
+    suite: str = typer.Option(..., help="a shipped suite's name or a TOML file's path"),
+    results: Path = typer.Option(None, help="results folder (default ./results or $GPO_BENCH_RESULTS)"),
+) -> int:
+    """Build tables/curves.parquet and tables/final.parquet for a suite and print the finals."""
+    from bench.aggregate import aggregate, write_tables
+
+    chosen = selected_suite(suite)
+    results = results_dir(results)
+    result = aggregate(chosen, results)
+    if result.final.empty and not result.unreadable:
+        raise BadInput(f"--suite {chosen.name}: no finished run under {results / chosen.name}")
+    if not result.final.empty:
+        tables = write_tables(result, chosen, results)
+        for row in result.summary().itertuples():
+            typer.echo(
+                f"{row.env:<32}{row.algo:<28}{row.mean:>10.1f} ± {row.se:<8.1f}"
+                f"(std {row.std:.1f}, {row.seeds} seeds)"
+            )
+        typer.echo(f"tables: {tables}")
+    if result.unfinished:
+        typer.echo(f"left out, not finished: {len(result.unfinished)} runs", err=True)
+    if result.unreadable:
+        path, reason = result.unreadable[0]
+        raise BadInput(
+            f"unreadable result file {path} ({reason}); "
+            f"{len(result.unreadable)} such, the other runs were aggregated"
+        )
+    return 0
+
+
 @app.command()
 def suites() -> None:
     """List the shipped suites."""
