@@ -181,7 +181,7 @@ def status(
         elif record is None:
             state, detail = "missing", ""
         elif record.get("status") == "failed":
-            state, detail = "failed", f"{record.get('error', '')}  ({r.folder(results) / 'run.json'})"
+            state, detail = "failed", f"{record.get('error', '')}  log: {record.get('log') or '-'}"
         else:
             state, detail = "running", f"since {record.get('start')} (or interrupted)"
         typer.echo(f"{state:<8}{r.name}  {detail}".rstrip())

@@ -54,16 +54,17 @@ class RunJob(submitit.helpers.Checkpointable):
 
 
 def execute_run(run: Run, results: Path, force: bool = False) -> str:
-    job_id = None
+    job_id, log = None, None
     with contextlib.suppress(RuntimeError):  # outside a submitit job (debug executor): no id
-        job_id = submitit.JobEnvironment().job_id
+        job = submitit.JobEnvironment()
+        job_id, log = job.job_id, str(job.paths.stderr)
     run_one(
         run.algo,
         run.env,
         run.steps_per_policy,
         run.seed,
         run.folder(results),
-        extra_record={"job_id": job_id, "suite": run.suite},
+        extra_record={"job_id": job_id, "log": log, "suite": run.suite},
         force=force,
         **run.options(),
     )

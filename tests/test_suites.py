@@ -89,3 +89,21 @@ def test_smoke_suite_runs_locally_once_and_a_second_run_launches_nothing(tmp_pat
     assert "started" not in second.stdout
     status = gpo_bench("status", "--suite", "smoke", "--results", str(tmp_path))
     assert status.stdout.count("done") == 4
+
+
+def test_a_failing_run_is_reported_with_its_error_and_log_and_runs_again_next_time(tmp_path):
+    import gymnasium as gym
+
+    from bench.launch import launch
+    from bench.suite import Run
+
+    # Registered in this process only: the run's own subprocess cannot make it, so it fails.
+    gym.register("GPOTest/OnlyHere-v0", entry_point="gymnasium.envs.classic_control:PendulumEnv")
+    run = Run("mine", "ppo", "GPOTest/OnlyHere-v0", 0, 2048, 1, 1)
+    report = launch([run], tmp_path, executor="local")
+    assert [r for r, _ in report.failed] == [run] and not report.done
+    record = json.loads((run.folder(tmp_path) / "run.json").read_text())
+    assert record["status"] == "failed" and "GPOTest" in record["error"]
+    assert record["log"] and "GPOTest" in open(record["log"]).read()
+    again = launch([run], tmp_path, executor="local")
+    assert len(again.failed) == 1 and not again.skipped  # failed runs are not skipped
