@@ -203,10 +203,8 @@ def aggregate_command(
     if not result.final.empty:
         tables = write_tables(result, chosen, results)
         for row in result.summary().itertuples():
-            typer.echo(
-                f"{row.env:<32}{row.algo:<28}{row.mean:>10.1f} ± {row.se:<8.1f}"
-                f"(std {row.std:.1f}, {row.seeds} seeds)"
-            )
+            spread = "n/a (1 seed)" if row.seeds < 2 else f"{row.se:.1f} (std {row.std:.1f})"
+            typer.echo(f"{row.env:<32}{row.algo:<28}{row.mean:>10.1f} ± {spread}, {row.seeds} seeds")
         typer.echo(f"tables: {tables}")
     if result.unfinished:
         typer.echo(f"left out, not finished: {len(result.unfinished)} runs", err=True)
