@@ -203,7 +203,7 @@ def aggregate_command(
     if not result.final.empty:
         tables = write_tables(result, chosen, results)
         for row in result.summary().itertuples():
-            spread = "n/a (1 seed)" if row.seeds < 2 else f"{row.se:.1f} (std {row.std:.1f})"
+            spread = "n/a" if row.seeds < 2 else f"{row.se:.1f} (std {row.std:.1f})"
             typer.echo(f"{row.env:<32}{row.algo:<28}{row.mean:>10.1f} ± {spread}, {row.seeds} seeds")
         typer.echo(f"tables: {tables}")
     if result.unfinished:

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -104,6 +105,6 @@ def test_a_failing_run_is_reported_with_its_error_and_log_and_runs_again_next_ti
     assert [r for r, _ in report.failed] == [run] and not report.done
     record = json.loads((run.folder(tmp_path) / "run.json").read_text())
     assert record["status"] == "failed" and "GPOTest" in record["error"]
-    assert record["log"] and "GPOTest" in open(record["log"]).read()
+    assert record["log"] and "GPOTest" in Path(record["log"]).read_text()
     again = launch([run], tmp_path, executor="local")
     assert len(again.failed) == 1 and not again.skipped  # failed runs are not skipped
