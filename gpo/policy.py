@@ -106,8 +106,7 @@ class ActorCritic:
         self.obs_normalizer.rms = rms.copy()
 
     def copy(self) -> ActorCritic:
-        other = ActorCritic.__new__(ActorCritic)
-        other.__init__(self.obs_dim, self.act_dim, self.config, np.random.default_rng(0))
+        other = ActorCritic(self.obs_dim, self.act_dim, self.config, np.random.default_rng(0))
         other.load_state_dict(self.state_dict())
         return other
 
