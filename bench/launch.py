@@ -160,7 +160,8 @@ def launch(
                 job.result()
             except Exception as error:  # the run's own run.json holds the error too
                 report.failed.append((run, log))
-                on_event("failed", run, f"{type(error).__name__}: {str(error).splitlines()[-1:]}")
+                last_line = (str(error).splitlines() or [""])[-1]
+                on_event("failed", run, f"{type(error).__name__}: {last_line}")
                 continue
             report.done.append(run)
             final = (read_run(run.folder(results)) or {}).get("final", {})

@@ -137,6 +137,19 @@ def _int_list(field: str, value, minimum: int) -> tuple[int, ...]:
     return tuple(values)
 
 
+def _int(field: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise SuiteError(f"{field}: expected an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _seeds(value) -> tuple[int, ...]:
+    """A count N (seeds 0..N-1) or an explicit list of seeds."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return tuple(range(_int("seeds", value, 1)))
+    return _int_list("seeds", value, 0)
+
+
 def _names(field: str, value, accepted) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise SuiteError(f"{field}: expected a non-empty list of names, got {value!r}")
@@ -168,24 +181,15 @@ def load_suite(name_or_path: str) -> Suite:
     missing = [f for f in FIELDS[1:] if f not in data]
     if missing:
         raise SuiteError(f"{missing[0]}: missing (a suite names {', '.join(FIELDS[1:])})")
-    seeds = data["seeds"]
-    if isinstance(seeds, int) and not isinstance(seeds, bool):
-        seeds = list(range(seeds)) if seeds >= 1 else seeds
     suite = Suite(
         name=path.stem,
         description=str(data.get("description", "")),
         algorithms=_names("algorithms", data["algorithms"], ALGORITHMS),
         envs=_names("envs", data["envs"], set(gym.registry)),
-        seeds=_int_list("seeds", seeds, 0),
-        steps_per_policy=_int_list("steps_per_policy", data["steps_per_policy"], 1)[0]
-        if not isinstance(data["steps_per_policy"], list)
-        else -1,
+        seeds=_seeds(data["seeds"]),
+        steps_per_policy=_int("steps_per_policy", data["steps_per_policy"], 1),
         populations=_int_list("population", data["population"], 1),
-        rounds=_int_list("rounds", data["rounds"], 1)[0] if not isinstance(data["rounds"], list) else -1,
+        rounds=_int("rounds", data["rounds"], 1),
     )
-    if suite.steps_per_policy < 1:
-        raise SuiteError(f"steps_per_policy: expected one integer >= 1, got {data['steps_per_policy']!r}")
-    if suite.rounds < 1:
-        raise SuiteError(f"rounds: expected one integer >= 1, got {data['rounds']!r}")
     suite.validate()
     return suite

@@ -72,6 +72,18 @@ class HybridTargets(NamedTuple):
     mean_y: Array
     log_std_y: Array
 
+    @staticmethod
+    def concat(parts: list[HybridTargets]) -> HybridTargets:
+        """Targets of several batches of states, stacked (the parents' log σ are shared)."""
+        first = parts[0]
+        return HybridTargets(
+            np.concatenate([p.prob_x for p in parts]),
+            np.concatenate([p.mean_x for p in parts]),
+            first.log_std_x,
+            np.concatenate([p.mean_y for p in parts]),
+            first.log_std_y,
+        )
+
     def take(self, idx: Array) -> HybridTargets:
         return HybridTargets(
             self.prob_x[idx], self.mean_x[idx], self.log_std_x, self.mean_y[idx], self.log_std_y
@@ -143,11 +155,11 @@ def imitation_loss(
     return ImitationLoss(float(np.mean(log_pc - log_ph)), d_mean, d_log_std)
 
 
-def collect_states(envs: gym.vector.VectorEnv, obs: Array, act, n_steps: int) -> tuple[Array, Array, list]:
-    """Step ``envs`` with ``act(raw_obs) -> actions``; the raw states visited, the last
-    observation and the returns of the episodes that finished."""
+def collect_states(envs: gym.vector.VectorEnv, obs: Array, act, n_steps: int) -> tuple[Array, Array]:
+    """Step ``envs`` with ``act(raw_obs) -> actions``; the raw states visited and the last
+    observation."""
     trajectory = collect_trajectory(envs, obs, act, n_steps)
-    return trajectory.states.reshape(-1, obs.shape[-1]), trajectory.last_obs, trajectory.returns
+    return trajectory.states.reshape(-1, obs.shape[-1]), trajectory.last_obs
 
 
 class Trajectory(NamedTuple):
@@ -155,7 +167,6 @@ class Trajectory(NamedTuple):
     rewards: Array  # (T, N)
     dones: Array  # (T, N)
     last_obs: Array
-    returns: list  # of the episodes that finished
 
 
 def collect_trajectory(envs: gym.vector.VectorEnv, obs: Array, act, n_steps: int) -> Trajectory:
@@ -163,22 +174,16 @@ def collect_trajectory(envs: gym.vector.VectorEnv, obs: Array, act, n_steps: int
     low, high = envs.single_action_space.low, envs.single_action_space.high
     states = np.empty((n_steps, *obs.shape))
     rewards, dones = np.empty((n_steps, len(obs))), np.empty((n_steps, len(obs)), dtype=bool)
-    running, returns = np.zeros(len(obs)), []
     for t in range(n_steps):
         states[t] = obs
         obs, reward, terminated, truncated, _ = envs.step(np.clip(act(obs), low, high))
         rewards[t], dones[t] = reward, terminated | truncated
-        running += reward
-        for i in np.flatnonzero(dones[t]):
-            returns.append(float(running[i]))
-            running[i] = 0.0
-    return Trajectory(states, rewards, dones, obs, returns)
+    return Trajectory(states, rewards, dones, obs)
 
 
 class DAggerResult(NamedTuple):
     env_steps: int
     final_kl: float  # imitation loss on the whole dataset after the last fit
-    child_returns: list  # episodes the child finished during its rollouts
     recent_states: Array  # raw states of the latest rollout (the child's own, if it had one)
 
 
@@ -193,11 +198,10 @@ def dagger(
     """Train ``child``'s policy (μ and log σ; the critic is left alone) to imitate ``hybrid``."""
     obs, _ = envs.reset(seed=seed)
     n_envs = envs.num_envs
-    states, obs, _ = collect_states(envs, obs, lambda s: hybrid.sample(s, rng), config.hybrid_steps // n_envs)
+    states, obs = collect_states(envs, obs, lambda s: hybrid.sample(s, rng), config.hybrid_steps // n_envs)
     env_steps = len(states)
     dataset_obs, dataset_targets = [states], [hybrid.targets(states)]
     optimizer = Adam(child.policy_params, child.policy_grads, config.learning_rate)
-    child_returns: list = []
 
     def stochastic_child(raw: Array) -> Array:
         mean = child.mean_action(raw)
@@ -205,12 +209,7 @@ def dagger(
 
     for iteration in range(config.iterations):
         inputs = child.obs_normalizer(np.concatenate(dataset_obs))
-        targets = HybridTargets(
-            *(
-                np.concatenate(parts) if k in (0, 1, 3) else parts[0]
-                for k, parts in enumerate(zip(*dataset_targets))
-            )
-        )
+        targets = HybridTargets.concat(dataset_targets)
         n = len(inputs)
         for _ in range(config.epochs):
             for idx in np.array_split(rng.permutation(n), max(1, n // config.minibatch)):
@@ -221,11 +220,10 @@ def dagger(
                 optimizer.step()
         if iteration == config.iterations - 1 or config.child_steps == 0:
             break
-        states, obs, returns = collect_states(envs, obs, stochastic_child, config.child_steps // n_envs)
+        states, obs = collect_states(envs, obs, stochastic_child, config.child_steps // n_envs)
         env_steps += len(states)
-        child_returns += returns
         dataset_obs.append(states)
         dataset_targets.append(hybrid.targets(states))
 
     final = imitation_loss(child.pi(inputs), child.log_std, targets, "picked_parent", rng).value
-    return DAggerResult(env_steps, final, child_returns, dataset_obs[-1])
+    return DAggerResult(env_steps, final, dataset_obs[-1])

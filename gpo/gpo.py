@@ -176,7 +176,7 @@ class GPO:
             pairs = self._select(members, returns, beta)
             record.update(beta=beta, seconds_selection=time.perf_counter() - t0)
             t0 = time.perf_counter()
-            self._reproduce(pool, members, pairs, returns, eval_returns, k)
+            self._reproduce(pool, pairs, returns, eval_returns, k)
             record["seconds_crossover"] = time.perf_counter() - t0
         record["env_steps"] = self.env_steps
         self.rounds.append(record)
@@ -201,7 +201,7 @@ class GPO:
         divergence = divergence_matrix([member.agent for member in members], states)
         return select_pairs(returns, divergence, beta, self.config.population)
 
-    def _reproduce(self, pool, members, pairs, returns, eval_returns, k) -> None:
+    def _reproduce(self, pool, pairs, returns, eval_returns, k) -> None:
         cfg = self.config
         if cfg.crossover is None:
             survivors = list(dict.fromkeys(i for pair in pairs for i in pair))[: cfg.population]

@@ -123,7 +123,7 @@ def test_no_crossover_keeps_selected_members_and_fills_with_the_fittest():
     run = GPO(tiny(crossover=None, population=4))
     run.members = ["m0", "m1", "m2", "m3"]  # stand-ins: reproduction only moves states around
     returns = np.array([1.0, 5.0, 3.0, 9.0])
-    run._reproduce(TaskPool(1), None, [(2, 1), (2, 1), (1, 2), (2, 1)], returns, None, 0)
+    run._reproduce(TaskPool(1), [(2, 1), (2, 1), (1, 2), (2, 1)], returns, None, 0)
     # The distinct selected members in rank order, then copies of the fittest (member 3).
     assert run.members == ["m2", "m1", "m3", "m3"]
     assert not run.crossovers
