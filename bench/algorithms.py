@@ -27,6 +27,13 @@ class RunSpec:
     family: str
     config: Any
 
+    @property
+    def env_steps(self) -> int:
+        """Training env steps the run consumes (m × per-policy budget for populations)."""
+        if self.family == "single":
+            return self.config.population * self.config.steps_per_policy
+        return self.config.total_steps
+
 
 def _gpo(learner, **fields):
     def build(env_id, steps, seed, population, workers, rounds, env_kwargs):

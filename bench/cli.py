@@ -120,6 +120,7 @@ def run(
     array_parallelism: int = typer.Option(64, help="SLURM array tasks running at once"),
 ) -> int:
     """Launch a suite's runs; finished runs are skipped, failed ones run again."""
+    from bench.algorithms import build_run
     from bench.launch import SlurmOptions, launch, pending
 
     if executor not in EXECUTORS:
@@ -142,7 +143,7 @@ def run(
         for r in todo:
             typer.echo(f"would run  {r.name}")
         steps_total = sum(
-            r.steps_per_policy * (1 if r.algo in ("ppo", "ppo-kl", "a2c") else r.population) for r in todo
+            build_run(r.algo, r.env, r.steps_per_policy, r.seed, **r.options()).env_steps for r in todo
         )
         hours = steps_total / STEPS_PER_CORE_SECOND / 3600
         typer.echo(f"{len(todo)} to run, {len(kept)} already done; about {hours:.1f} core-hours")
