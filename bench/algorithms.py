@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from baselines.single import SingleConfig, joint_config
+from bench.envs import env_kwargs_for
 from gpo.a2c import A2CConfig
 from gpo.crossover import CrossoverConfig
 from gpo.data_sharing import DataSharingConfig
@@ -107,7 +108,12 @@ def build_run(
     rounds: int = 12,
     env_kwargs: dict | None = None,
 ) -> RunSpec:
-    """The run ``algo`` names; configuration errors raise ValueError with the reason."""
+    """The run ``algo`` names; configuration errors raise ValueError with the reason.
+
+    ``env_kwargs`` default to what the environment needs for this seed (a Hilly task's course).
+    """
     if algo not in BUILDERS:
         raise ValueError(f"unknown algorithm {algo!r}; accepted: {', '.join(ALGORITHMS)}")
-    return BUILDERS[algo](env_id, steps_per_policy, seed, population, workers, rounds, env_kwargs or {})
+    if env_kwargs is None:
+        env_kwargs = env_kwargs_for(env_id, seed)
+    return BUILDERS[algo](env_id, steps_per_policy, seed, population, workers, rounds, env_kwargs)

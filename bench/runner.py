@@ -18,7 +18,6 @@ import pandas as pd
 from baselines.single import run_single as run_single_baseline
 from bench.algorithms import RunSpec, build_run
 from bench.checkpoint import TorchCheckpointer
-from bench.envs import env_kwargs_for
 from bench.results import (
     CURVE_FILE,
     RUN_FILE,
@@ -71,7 +70,6 @@ def run_one(
 ) -> Path:
     """Run ``algo`` on ``env_id`` (``steps`` per policy) and write the results into ``out``,
     resuming from the run's checkpoint if an earlier attempt left one (``force``: start afresh)."""
-    options.setdefault("env_kwargs", env_kwargs_for(env_id, seed))
     spec = build_run(algo, env_id, steps, seed, **options)  # ValueError before anything is written
     record = {
         "algo": algo,

@@ -21,7 +21,6 @@ from pathlib import Path
 import tomllib
 
 from bench.algorithms import ALGORITHMS, build_run
-from bench.envs import env_kwargs_for
 
 FIELDS = ("description", "algorithms", "envs", "seeds", "steps_per_policy", "population", "rounds")
 
@@ -56,12 +55,7 @@ class Run:
         return Path(results) / self.suite / self.algo_label / self.env / f"seed{self.seed}"
 
     def options(self, workers: int = 1) -> dict:
-        return {
-            "population": self.population,
-            "workers": workers,
-            "rounds": self.rounds,
-            "env_kwargs": env_kwargs_for(self.env, self.seed),
-        }
+        return {"population": self.population, "workers": workers, "rounds": self.rounds}
 
 
 @dataclass(frozen=True)
