@@ -147,12 +147,9 @@ def peer(args: argparse.Namespace) -> dict:
     for seed in range(args.seeds):
         trainer = ours_trainer(args.env, args.steps, seed)
         trainer.run()
-        returns, _ = evaluate(
-            trainer.agent,
-            trainer.eval_env or gym.make(args.env),
-            PEER_EVAL_EPISODES,
-            seed + EVAL_SEED_OFFSET,
-        )
+        eval_env = gym.make(args.env)  # the same evaluation as SB3's below, on a fresh env
+        returns, _ = evaluate(trainer.agent, eval_env, PEER_EVAL_EPISODES, seed + EVAL_SEED_OFFSET)
+        eval_env.close()
         trainer.close()
         ours.append(float(np.mean(returns)))
         model = sb3_model(args.env, seed)
