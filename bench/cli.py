@@ -121,7 +121,7 @@ def run(
 ) -> int:
     """Launch a suite's runs; finished runs are skipped, failed ones run again."""
     from bench.algorithms import build_run
-    from bench.launch import SlurmOptions, launch, pending
+    from bench.launch import SlurmOptions, conflicting, launch, pending
 
     if executor not in EXECUTORS:
         raise BadInput(f"--executor: unknown {executor!r}; accepted: {', '.join(EXECUTORS)}")
@@ -138,6 +138,13 @@ def run(
     chosen = selected_suite(suite, algo, env, seeds, steps)
     results = results_dir(results)
     runs = chosen.runs()
+    other = [] if force else conflicting(runs, results)
+    if other:
+        raise BadInput(
+            f"{other[0].folder(results)} holds a finished run with another configuration than "
+            f"suite {chosen.name!r} asks for ({len(other)} such); --force replaces them, "
+            "or choose another --results folder"
+        )
     todo, kept = pending(runs, results, force)
     if dry_run:
         for r in todo:
@@ -186,33 +193,102 @@ def status(
         typer.echo(f"{state:<8}{r.name}  {detail}".rstrip())
 
 
+METRIC_HELP = "train (best member's training return) or eval (deterministic evaluation)"
+
+
+def chosen_metric(metric: str) -> str:
+    from bench.aggregate import METRICS
+
+    if metric not in METRICS:
+        raise BadInput(f"--metric: unknown {metric!r}; accepted: {', '.join(METRICS)}")
+    return metric
+
+
+def study_tables(suite: str, results: Path | None, last: int, reference: str | None):
+    """The suite's tables from its finished runs; BadInput if there are none."""
+    from bench.aggregate import AggregateError, build_tables, load_study
+
+    chosen = selected_suite(suite)
+    study = load_study(chosen, results_dir(results))
+    try:
+        tables = build_tables(study, last, reference)
+    except AggregateError as error:
+        raise BadInput(str(error)) from None
+    if not study.finished and not study.unreadable:
+        raise BadInput(f"--suite {chosen.name}: no finished run under {study.results / chosen.name}")
+    return tables
+
+
+def report_left_out(study) -> None:
+    """Runs left out go to stderr; an unreadable file is an error (exit 2) naming it."""
+    if study.unfinished:
+        typer.echo(
+            f"left out, not finished: {len(study.unfinished)} runs ({study.unfinished[0]}, ...)", err=True
+        )
+    if study.other_config:
+        typer.echo(
+            f"left out, run.json records another configuration than the suite: "
+            f"{len(study.other_config)} runs ({study.other_config[0]}, ...)",
+            err=True,
+        )
+    if study.unreadable:
+        path, reason = study.unreadable[0]
+        raise BadInput(
+            f"unreadable result file {path} ({reason}); "
+            f"{len(study.unreadable)} such, the other runs were used"
+        )
+
+
 @app.command("aggregate")
 def aggregate_command(
     suite: str = typer.Option(..., help="a shipped suite's name or a TOML file's path"),
     results: Path = typer.Option(None, help="results folder (default ./results or $GPO_BENCH_RESULTS)"),
+    metric: str = typer.Option("eval", help=f"metric to print: {METRIC_HELP}; the files hold both"),
+    last: int = typer.Option(5, help="final return = mean of the last N points of the 100-point grid"),
+    reference: str = typer.Option(None, help="algorithm compared with every other (default: gpo)"),
 ) -> int:
-    """Build tables/curves.parquet and tables/final.parquet for a suite and print the finals."""
-    from bench.aggregate import aggregate, write_tables
+    """Build a suite's tables (curves, finals, across tasks, against the paper) and print them."""
+    from bench.aggregate import write_tables
+    from bench.report import markdown
 
-    chosen = selected_suite(suite)
-    results = results_dir(results)
-    result = aggregate(chosen, results)
-    if result.final.empty and not result.unreadable:
-        raise BadInput(f"--suite {chosen.name}: no finished run under {results / chosen.name}")
-    if not result.final.empty:
-        tables = write_tables(result, chosen, results)
-        for row in result.summary().itertuples():
-            spread = "n/a" if row.seeds < 2 else f"{row.se:.1f} (std {row.std:.1f})"
-            typer.echo(f"{row.env:<32}{row.algo:<28}{row.mean:>10.1f} ± {spread}, {row.seeds} seeds")
-        typer.echo(f"tables: {tables}")
-    if result.unfinished:
-        typer.echo(f"left out, not finished: {len(result.unfinished)} runs", err=True)
-    if result.unreadable:
-        path, reason = result.unreadable[0]
-        raise BadInput(
-            f"unreadable result file {path} ({reason}); "
-            f"{len(result.unreadable)} such, the other runs were aggregated"
-        )
+    metric = chosen_metric(metric)
+    tables = study_tables(suite, results, last, reference)
+    if tables.study.finished:
+        folder = write_tables(tables)
+        for name in ("final", "overall", "paper"):
+            frame = getattr(tables, name)
+            if not frame.empty and (frame.metric == metric).any():
+                typer.echo(markdown(name, frame[frame.metric == metric]))
+        typer.echo(f"tables: {folder}")
+    report_left_out(tables.study)
+    return 0
+
+
+@app.command()
+def plot(
+    suite: str = typer.Option(..., help="a shipped suite's name or a TOML file's path"),
+    results: Path = typer.Option(None, help="results folder (default ./results or $GPO_BENCH_RESULTS)"),
+    metric: str = typer.Option("eval", help=METRIC_HELP),
+    band: str = typer.Option("ci", help="ci (mean, 95% bootstrap CI) or iqr (median, interquartile range)"),
+    task: str = typer.Option(None, help="the task of the members figure (default: the first with two)"),
+    last: int = typer.Option(5, help="final return = mean of the last N points of the 100-point grid"),
+    reference: str = typer.Option(None, help="algorithm compared with every other (default: gpo)"),
+    out: Path = typer.Option(None, help="folder for the figures (default <results>/<suite>/figures)"),
+) -> int:
+    """Draw a suite's figures (PNG and PDF): learning curves, final returns, the paper's others."""
+    from bench.plot import make_figures, save_figures
+
+    metric = chosen_metric(metric)
+    tables = study_tables(suite, results, last, reference)
+    if tables.study.finished:
+        try:
+            figures = make_figures(tables, metric, band, task)
+        except ValueError as error:
+            raise BadInput(str(error)) from None
+        folder = out or tables.study.results / tables.study.suite.name / "figures"
+        paths = save_figures(figures, folder)
+        typer.echo(f"{len(paths)} files in {folder}: {', '.join(sorted(figures))}")
+    report_left_out(tables.study)
     return 0
 
 

@@ -45,6 +45,14 @@ def pending(runs: list[Run], results: Path, force: bool) -> tuple[list[Run], lis
     return [r for r in runs if r not in done], done
 
 
+def conflicting(runs: list[Run], results: Path) -> list[Run]:
+    """Runs whose folder holds a finished run of another configuration (another budget,
+    population or rounds): launching would replace a finished result, so only --force may."""
+    return [
+        r for r in runs if is_done(r.folder(results)) and r.recorded_as_other(read_run(r.folder(results)))
+    ]
+
+
 class RunJob(submitit.helpers.Checkpointable):
     """The job: one run into its folder. As a submitit Checkpointable, a job that SLURM preempts
     or times out is requeued with the same arguments, and the run resumes from its checkpoint."""

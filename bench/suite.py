@@ -14,6 +14,8 @@ validated completely before anything starts: every error names the field and wha
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -56,6 +58,19 @@ class Run:
 
     def options(self, workers: int = 1) -> dict:
         return {"population": self.population, "workers": workers, "rounds": self.rounds}
+
+    def configuration(self) -> dict:
+        """The run's configuration as ``run.json`` records it, minus ``workers`` (which does not
+        change a run's numbers)."""
+        config = build_run(self.algo, self.env, self.steps_per_policy, self.seed, **self.options()).config
+        return _comparable(dataclasses.asdict(config))
+
+    def recorded_as_other(self, record: dict | None) -> bool:
+        """Whether ``record`` (a ``run.json``) is of a run with another configuration than this
+        one (another budget, population, rounds ...): never counted as this run."""
+        if record is None or "config" not in record:
+            return False
+        return _comparable(record["config"]) != self.configuration()
 
 
 @dataclass(frozen=True)
@@ -115,6 +130,13 @@ class Suite:
             for env in self.envs
             for seed in self.seeds
         ]
+
+
+def _comparable(config: dict) -> dict:
+    """``config`` as JSON would give it back (tuples become lists, ...), without ``workers``."""
+    data = json.loads(json.dumps(config, default=str))
+    data.pop("workers", None)
+    return data
 
 
 def shipped() -> dict[str, Path]:

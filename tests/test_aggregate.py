@@ -1,74 +1,167 @@
-"""``gpo-bench aggregate`` on a synthetic study written by the test (known numbers)."""
-
-import subprocess
-import sys
+"""``gpo-bench aggregate`` on a synthetic study with known numbers (tests/synthetic_study.py)."""
 
 import numpy as np
 import pandas as pd
+from synthetic_study import BASE, SCALE, UNFINISHED, level, write_study
 
-from bench.aggregate import aggregate
+from bench import stats
+from bench.aggregate import build_tables, load_study, resample
+from bench.cli import main
+from bench.paper import paper_returns
+from bench.report import latex, markdown
 from bench.results import write_json, write_parquet
 from bench.suite import load_suite
 
-SUITE = """
-algorithms = ["gpo", "single"]
-envs = ["Hopper-v5"]
-seeds = 3
-steps_per_policy = 61440
-population = 2
-rounds = 2
-"""
+END = 0.98  # mean of the last 5 points of a 100-point grid over a line from 0 to 1
 
 
-def synthetic_study(tmp_path):
-    """GPO's curves end at 100 + 10·seed, Single's at 50 + 10·seed; seed 2 of Single unfinished."""
-    path = tmp_path / "study.toml"
-    path.write_text(SUITE)
-    suite = load_suite(str(path))
+def tables_of(tmp_path, **options):
+    path, suite, results = write_study(tmp_path)
+    return path, results, build_tables(load_study(suite, results), **options)
+
+
+def test_resampling_interpolates_linearly_and_never_extrapolates():
+    at = np.array([0.0, 5.0, 10.0, 15.0, 25.0, 35.0])
+    steps = np.array([5.0, 10.0, 20.0, 20.0, 30.0])
+    values = np.array([1.0, 2.0, 99.0, 4.0, np.nan])  # two points at 20: the last one counts
+    out = resample(steps, values, at)
+    assert np.isnan(out[0]) and np.isnan(out[5])  # before the first point, after the last
+    assert np.isnan(out[4])  # 25 lies beyond the last recorded (non-NaN) point, 20
+    assert out[1] == 1.0 and out[2] == 2.0 and out[3] == 3.0  # halfway between 2 (at 10) and 4 (at 20)
+
+
+def test_final_table_matches_a_direct_numpy_computation(tmp_path):
+    _, _, tables = tables_of(tmp_path)
+    assert tables.study.unfinished == ["single/Hopper-v5/seed3"]
+    final = tables.final.set_index(["metric", "env", "algo"])
+    for metric in ("train", "eval"):
+        for env in SCALE:
+            for algo in BASE:
+                seeds = [s for s in range(4) if (algo, env, s) != UNFINISHED]
+                expected = np.array([level(algo, env, s) * END for s in seeds])
+                if metric == "train" and algo == "joint":  # one policy: its return_mean, 5 lower
+                    expected -= 5.0
+                row = final.loc[(metric, env, algo)]
+                assert row["seeds"] == len(seeds) and row["seeds_asked"] == 4
+                assert np.isclose(row["mean"], expected.mean())
+                assert np.isclose(row["std"], expected.std(ddof=1))
+                assert np.isclose(row["se"], expected.std(ddof=1) / np.sqrt(len(seeds)))
+                middle = np.sort(expected)[1:-1] if len(seeds) == 4 else expected  # trim_mean(.25)
+                assert np.isclose(row["iqm"], stats.iqm(expected))
+                if len(seeds) == 4:
+                    assert np.isclose(row["iqm"], middle.mean())
+                assert row["ci_low"] < row["mean"] < row["ci_high"]
+                assert expected.min() <= row["ci_low"] and row["ci_high"] <= expected.max()
+    runs = tables.runs.set_index(["metric", "algo", "env", "seed"])["final"]
+    assert np.isclose(runs[("eval", "gpo", "Walker2d-v5", 2)], level("gpo", "Walker2d-v5", 2) * END)
+
+
+def test_gpo_comes_out_ahead_across_tasks(tmp_path):
+    _, _, tables = tables_of(tmp_path)
+    overall = tables.overall[tables.overall.metric == "eval"].set_index("algo")
+    assert (overall["reference"] == "gpo").all() and overall.loc["gpo", "tasks"] == 3
+    assert overall.loc["gpo", "iqm"] > overall.loc["joint", "iqm"] > overall.loc["single", "iqm"]
+    for other in ("single", "joint", "gpo-param-crossover"):
+        # gpo is ahead on every (task, seed) pair: the probability and its whole interval are 1
+        assert overall.loc[other, "p_reference_better"] == 1.0
+        assert overall.loc[other, "p_ci_low"] == 1.0
+    assert overall.loc["single", "pairs"] == 11 and overall.loc["joint", "pairs"] == 12
+    # Normalised by the study's worst and best run per task, the best run of all is gpo's seed 3
+    assert overall.loc["gpo", "iqm_ci_high"] <= 1.0 and overall.loc["single", "iqm_ci_low"] >= 0.0
+
+
+def test_the_paper_table_compares_ratios(tmp_path):
+    _, _, tables = tables_of(tmp_path)
+    paper = tables.paper[tables.paper.metric == "eval"].set_index("task")
+    assert set(paper.index) == {"Hopper", "HalfCheetah", "Walker2d"}
+    reported = paper_returns().set_index(["learner", "task"]).loc[("ppo", "Walker2d")]
+    row = paper.loc["Walker2d"]
+    assert np.isclose(row["paper_gpo_over_single"], reported["gpo_mean"] / reported["single_mean"])
+    gpo = np.mean([level("gpo", "Walker2d-v5", s) for s in range(4)])
+    joint = np.mean([level("joint", "Walker2d-v5", s) for s in range(4)])
+    assert np.isclose(row["gpo_over_joint"], gpo / joint)
+    assert row["gpo_over_joint_ci_low"] <= row["gpo_over_joint"] <= row["gpo_over_joint_ci_high"]
+    assert row["order"] == "gpo > joint > single" and row["paper_order"] == "gpo > joint > single"
+    assert paper.loc["Hopper", "paper_order"] == "joint > gpo > single"  # the paper's Table 1
+
+
+def test_tables_are_the_same_bit_for_bit_when_built_again(tmp_path):
+    _, _, first = tables_of(tmp_path / "a")
+    _, _, second = tables_of(tmp_path / "b")
+    for name in ("curves", "runs", "final", "overall", "paper"):
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name), check_exact=True)
+
+
+def test_markdown_and_latex_carry_the_numbers(tmp_path):
+    _, _, tables = tables_of(tmp_path)
+    row = tables.final[(tables.final.metric == "eval") & (tables.final.algo == "single")].iloc[0]
+    text = markdown("final", tables.final)
+    assert f"{row['mean']:.1f} ± {row['se']:.1f}" in text and "| 3/4 |" in text
+    tex = latex("final", tables.final)
+    assert f"{row['mean']:.1f} $\\pm$ {row['se']:.1f}" in tex and "gpo-param-crossover" in tex
+    assert tex.count(r"\begin{tabular}") == 2  # a table per metric
+
+
+def test_aggregate_writes_every_table(tmp_path, capsys):
+    path, results, _ = tables_of(tmp_path)
+    assert main(["aggregate", "--suite", str(path), "--results", str(results), "--metric", "train"]) == 0
+    printed = capsys.readouterr()
+    assert "metric: train" in printed.out and "metric: eval" not in printed.out
+    assert "left out, not finished: 1 runs" in printed.err
+    folder = results / "synthetic" / "tables"
+    for name in ("final", "overall", "paper"):
+        for ext in ("parquet", "md", "tex"):
+            assert (folder / f"{name}.{ext}").stat().st_size > 0
+    curves = pd.read_parquet(folder / "curves.parquet")
+    assert list(curves.columns[:7]) == ["suite", "algo", "env", "seed", "env_steps", "metric", "value"]
+    assert curves["env_steps"].nunique() == 100  # one grid for every run
+    assert (curves["total_env_steps"] == 2 * curves["env_steps"]).all()
+
+
+def test_a_run_of_another_configuration_is_left_out_and_reported(tmp_path, capsys):
+    path, suite, results = write_study(tmp_path)
+    other = suite.narrowed(steps_per_policy=70000).runs()[0]
+    write_json(
+        suite.runs()[0].folder(results) / "run.json", {"status": "done", "config": other.configuration()}
+    )
+    study = load_study(suite, results)
+    assert study.other_config == [suite.runs()[0].name]
+    assert main(["aggregate", "--suite", str(path), "--results", str(results)]) == 0
+    assert "another configuration" in capsys.readouterr().err
+
+
+def test_run_refuses_to_replace_a_finished_run_of_another_configuration(tmp_path, capsys):
     results = tmp_path / "results"
-    for run in suite.runs():
-        folder = run.folder(results)
-        base = (100.0 if run.algo == "gpo" else 50.0) + 10 * run.seed
-        steps = np.arange(1, 11) * 1000
-        curve = pd.DataFrame(
-            {
-                "env_steps": steps,
-                "return_mean": base * steps / steps[-1],
-                "eval_return": np.where(steps % 5000 == 0, base + 1.0, np.nan),
-            }
-        )
-        write_parquet(folder / "curve.parquet", curve)
-        status = "running" if (run.algo == "single" and run.seed == 2) else "done"
-        write_json(folder / "run.json", {"status": status})
-    return path, suite, results
+    suite = load_suite("smoke")
+    run, other = suite.runs()[0], suite.narrowed(steps_per_policy=20000).runs()[0]
+    write_parquet(run.folder(results) / "curve.parquet", pd.DataFrame({"env_steps": [1]}))
+    write_json(run.folder(results) / "run.json", {"status": "done", "config": other.configuration()})
+    assert main(["run", "--suite", "smoke", "--results", str(results), "--executor", "debug"]) == 2
+    err = capsys.readouterr().err
+    assert "holds a finished run with another configuration" in err and err.count("\n") == 1
+    assert (run.folder(results) / "curve.parquet").exists()
 
 
-def test_tables_match_a_direct_computation(tmp_path):
-    _, suite, results = synthetic_study(tmp_path)
-    result = aggregate(suite, results)
-    assert result.unfinished == ["single/Hopper-v5/seed2"]
-    summary = result.summary().set_index("algo")
-    gpo_finals = np.array([101.0, 111.0, 121.0])
-    assert summary.loc["gpo", "mean"] == gpo_finals.mean()
-    assert np.isclose(summary.loc["gpo", "se"], gpo_finals.std(ddof=1) / np.sqrt(3))
-    assert summary.loc["single", "seeds"] == 2 and summary.loc["single", "mean"] == 56.0
-    assert summary.loc["gpo", "mean"] > summary.loc["single", "mean"]
-    final = result.final.set_index(["algo", "seed"])
-    assert final.loc[("gpo", 1), "final_train_return"] == 110.0  # the last 10% of rows: one row
-    curves = result.curves
-    assert set(curves["metric"]) == {"return_mean", "eval_return"}
-    assert len(curves[(curves.algo == "gpo") & (curves.metric == "eval_return")]) == 3 * 2
-
-
-def test_a_corrupt_file_is_named_exit_2_and_the_rest_still_aggregates(tmp_path):
-    path, suite, results = synthetic_study(tmp_path)
+def test_a_corrupt_file_is_named_exit_2_and_the_rest_still_aggregates(tmp_path, capsys):
+    path, suite, results = write_study(tmp_path)
     bad = suite.runs()[0].folder(results) / "curve.parquet"
     bad.write_bytes(b"not parquet")
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.cli", "aggregate", "--suite", str(path), "--results", str(results)],
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode == 2 and str(bad) in out.stderr and out.stderr.count("\n") <= 2
-    final = pd.read_parquet(results / "study" / "tables" / "final.parquet")
-    assert len(final) == 4  # 6 runs, 1 unfinished, 1 unreadable
+    assert main(["aggregate", "--suite", str(path), "--results", str(results)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and err.count("\n") <= 2 and "Traceback" not in err
+    runs = pd.read_parquet(results / "synthetic" / "tables" / "runs.parquet")
+    assert runs[["algo", "env", "seed"]].drop_duplicates().shape[0] == 4 * 3 * 4 - 2  # unfinished, corrupt
+
+
+def test_bad_options_are_one_line_errors(tmp_path, capsys):
+    path, results, _ = tables_of(tmp_path)
+    for args, expected in (
+        (["--metric", "best"], "--metric: unknown 'best'; accepted: train, eval"),
+        (["--last", "0"], "--last must be >= 1"),
+        (["--reference", "ppo"], "--reference: 'ppo' is not in the study"),
+    ):
+        assert main(["aggregate", "--suite", str(path), "--results", str(results), *args]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and err.count("\n") == 1
+    assert main(["aggregate", "--suite", "smoke", "--results", str(tmp_path / "empty")]) == 2
+    assert "no finished run" in capsys.readouterr().err

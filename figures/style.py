@@ -1,0 +1,99 @@
+"""What every figure shares: one colour per algorithm (the same in every figure), readable task
+names, axis labels with units, and a title that says how many seeds went in."""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import matplotlib as mpl
+import pandas as pd
+import seaborn as sns
+
+# Fixed, so an algorithm has the same colour in every figure of every study.
+COLOURS = {
+    "gpo": "#d62728",
+    "single": "#1f77b4",
+    "joint": "#2ca02c",
+    "gpo-a2c": "#e377c2",
+    "single-a2c": "#17becf",
+    "joint-a2c": "#bcbd22",
+    "gpo-no-crossover": "#7f7f7f",
+    "gpo-param-crossover": "#ff7f0e",
+    "gpo-performance-selection": "#9467bd",
+    "gpo-data-sharing": "#8c564b",
+    "ppo": "#393b79",
+    "ppo-kl": "#637939",
+    "a2c": "#843c39",
+}
+POPULATION_LABEL = re.compile(r"^(?P<algo>.+)-m(?P<m>\d+)$")
+
+METRIC_LABELS = {
+    "train": "training return of the best policy",
+    "eval": "evaluation return of the best policy",
+}
+X_LABEL = "env steps per policy (millions)"
+
+# The paper's names for the gymnasium tasks, for panel titles.
+TASK_NAMES = {
+    "Walker2d-v5": "Walker2d",
+    "HalfCheetah-v5": "HalfCheetah",
+    "Hopper-v5": "Hopper",
+    "Ant-v5": "Ant",
+    "Swimmer-v5": "Swimmer",
+    "InvertedDoublePendulum-v5": "InvertedDoublePendulum",
+    "gpo_bench/HalfCheetahHilly-v0": "HalfCheetah-Hilly",
+    "gpo_bench/HopperHilly-v0": "Hopper-Hilly",
+    "gpo_bench/Walker2dHilly-v0": "Walker2d-Hilly",
+}
+
+
+def colour(algo: str) -> str:
+    """The algorithm's colour. A population-size label (``gpo-m4``) takes a shade of viridis
+    by log2(m), so m = 2 ... 16 read as an ordered scale; an unknown name a stable tab20 colour."""
+    if algo in COLOURS:
+        return COLOURS[algo]
+    match = POPULATION_LABEL.match(algo)
+    if match:
+        shade = min(max((int(match["m"]).bit_length() - 2) / 4, 0.0), 1.0)  # m=2 → 0, m=32 → 1
+        return mpl.colors.to_hex(mpl.colormaps["viridis"](0.9 * shade))
+    return mpl.colors.to_hex(mpl.colormaps["tab20"](zlib.crc32(algo.encode()) % 20))
+
+
+def palette(algos) -> dict[str, str]:
+    return {algo: colour(algo) for algo in algos}
+
+
+def task_name(env: str) -> str:
+    return TASK_NAMES.get(env, env)
+
+
+def seeds_note(frame: pd.DataFrame, algos, asked: int) -> str:
+    """'seeds: gpo 3, single 2 of 3 (partial study)': finished seeds per algorithm, counted on
+    the task with the fewest (so a partly finished task is visible)."""
+    counts = {}
+    for algo in algos:
+        per_task = frame[frame.algo == algo].groupby("env")["seed"].nunique()
+        counts[algo] = int(per_task.min()) if len(per_task) else 0
+    note = "seeds: " + ", ".join(f"{a} {n}" for a, n in counts.items())
+    if any(n < asked for n in counts.values()):
+        note += f" of {asked} (partial study)"
+    return note
+
+
+def theme() -> None:
+    sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
+    mpl.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "pdf.fonttype": 42})
+
+
+def shared_legend(fig, algos, **kwargs) -> None:
+    """One legend for the whole figure, below the panels, an entry per algorithm."""
+    handles = [mpl.lines.Line2D([], [], color=colour(a), lw=2.5, label=a) for a in algos]
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=min(len(handles), 5),
+        frameon=False,
+        bbox_to_anchor=(0.5, 0.0),
+        **kwargs,
+    )

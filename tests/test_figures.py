@@ -1,0 +1,133 @@
+"""``gpo-bench plot`` on the synthetic study: the figures exist, have the expected panels, lines,
+legend entries and titles (matplotlib's objects are inspected, not pixels)."""
+
+import matplotlib as mpl
+import numpy as np
+import pytest
+from synthetic_study import BASE, level, write_study
+
+from bench.aggregate import build_tables, load_study
+from bench.cli import main
+from bench.plot import make_figures
+from figures.style import colour
+
+ALGOS = list(BASE)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    path, suite, results = write_study(tmp_path_factory.mktemp("study"))
+    tables = build_tables(load_study(suite, results))
+    figures = make_figures(tables, "eval")
+    yield path, results, tables, figures
+    for fig in figures.values():
+        mpl.pyplot.close(fig)
+
+
+def legend_labels(fig) -> list[str]:
+    return [t.get_text() for legend in fig.legends for t in legend.get_texts()] + [
+        t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()
+    ]
+
+
+def test_the_study_gets_every_figure_its_records_allow(study):
+    *_, figures = study
+    assert set(figures) == {
+        "curves-eval",
+        "final-eval",
+        "profile-eval",
+        "crossover-children",
+        "members-eval",
+        "paper-eval",
+    }
+
+
+def test_learning_curves_panel_per_task_line_per_algorithm_shared_legend(study):
+    *_, figures = study
+    fig = figures["curves-eval"]
+    assert [ax.get_title() for ax in fig.axes] == ["Hopper", "HalfCheetah", "Walker2d"]
+    assert legend_labels(fig) == ALGOS  # one legend for the figure, none per panel
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    title = fig._suptitle.get_text()
+    assert "mean and 95% bootstrap CI" in title
+    assert (
+        "single 3 of 4 (partial study)" not in title and "seeds: gpo 4" in title and "partial study" in title
+    )
+    hopper = fig.axes[0]
+    assert hopper.get_xlabel() == "env steps per policy (millions)" and hopper.get_ylabel() == "return"
+    lines = [line for line in hopper.get_lines() if len(line.get_xdata()) > 1]
+    assert [mpl.colors.to_hex(line.get_color()) for line in lines] == [colour(a) for a in ALGOS]
+    # the mean over seeds at the budget's end: each seed's line ends at its level
+    gpo = lines[0]
+    x, y = np.asarray(gpo.get_xdata()), np.asarray(gpo.get_ydata())
+    assert np.isclose(x[-1], 61440 / 1e6)
+    assert np.isclose(y[-1], np.mean([level("gpo", "Hopper-v5", s) for s in range(4)]))
+    assert len(hopper.collections) >= len(ALGOS)  # a band per algorithm
+
+
+def test_the_iqr_band_option_draws_the_median(study):
+    _, _, tables, _ = study
+    fig = make_figures(tables, "eval", band="iqr")["curves-eval"]
+    assert "median and interquartile range" in fig._suptitle.get_text()
+    y = [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) > 1][0].get_ydata()
+    assert np.isclose(y[-1], np.median([level("gpo", "Hopper-v5", s) for s in range(4)]))
+    mpl.pyplot.close("all")
+
+
+def test_final_returns_and_profile(study):
+    *_, figures = study
+    final = figures["final-eval"]
+    assert [ax.get_title() for ax in final.axes] == ["Hopper", "HalfCheetah", "Walker2d"]
+    assert [t.get_text() for t in final.axes[1].get_xticklabels()] == ALGOS
+    profile = figures["profile-eval"].axes[0]
+    curves = {line.get_label(): np.asarray(line.get_ydata()) for line in profile.get_lines()}
+    assert set(curves) == set(ALGOS)
+    # gpo is the best run on every task, so its profile lies on or above every other one
+    assert all((curves["gpo"] >= curves[a]).all() for a in ALGOS) and curves["gpo"][50] == 1.0
+
+
+def test_crossover_members_and_paper_figures(study):
+    *_, figures = study
+    labels = legend_labels(figures["crossover-children"])
+    assert "state space (gpo)" in labels and "parameter space (gpo-param-crossover)" in labels
+    assert "first parent" in labels
+    assert set(legend_labels(figures["members-eval"])) == {"gpo", "single"}
+    assert "Hopper" in figures["members-eval"].axes[0].get_title()
+    paper = figures["paper-eval"]
+    assert [ax.get_title() for ax in paper.axes] == [
+        "PPO: GPO relative to Single",
+        "PPO: GPO relative to Joint",
+    ]
+    assert [t.get_text() for t in paper.axes[0].get_xticklabels()] == ["Hopper", "HalfCheetah", "Walker2d"]
+
+
+def test_colours_are_fixed_per_algorithm():
+    assert colour("gpo") != colour("single") != colour("joint")
+    sizes = [colour(f"gpo-m{m}") for m in (2, 4, 8, 16)]
+    assert len(set(sizes)) == 4 and colour("gpo-m4") == colour("gpo-m4")
+
+
+def test_plot_writes_png_and_pdf_and_a_corrupt_file_is_exit_2(tmp_path, capsys):
+    path, suite, results = write_study(tmp_path)
+    bad = suite.runs()[5].folder(results) / "curve.parquet"
+    bad.write_bytes(b"PAR1 truncated")
+    assert main(["plot", "--suite", str(path), "--results", str(results), "--metric", "train"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("gpo-bench: error")]
+    assert len(errors) == 1 and str(bad) in errors[0]
+    folder = results / "synthetic" / "figures"
+    for name in ("curves-train", "final-train", "profile-train", "crossover-children", "members-train"):
+        assert (folder / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (folder / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_plot_bad_options_are_one_line_errors(tmp_path, capsys):
+    path, _, results = write_study(tmp_path)
+    for args, expected in (
+        (["--band", "sd"], "--band: unknown 'sd'; accepted: ci, iqr"),
+        (["--task", "Ant-v5"], "--task: 'Ant-v5' is not in suite"),
+        (["--metric", "x"], "--metric: unknown 'x'"),
+    ):
+        assert main(["plot", "--suite", str(path), "--results", str(results), *args]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and err.count("\n") == 1
+    assert not (results / "synthetic" / "figures").exists()  # nothing half-written
