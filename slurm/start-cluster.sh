@@ -55,7 +55,7 @@ pgrep -x munged >/dev/null || su -s /bin/sh munge -c "munged" 2>/dev/null || mun
 if pgrep -x slurmctld >/dev/null; then
   scontrol reconfigure  # a running cluster takes the configuration just written
 else
-  slurmctld
+  slurmctld -c  # a fresh test cluster: drop jobs a previous boot left "running" in the saved state
 fi
 pgrep -x slurmd >/dev/null || slurmd
 

@@ -131,3 +131,41 @@ def test_plot_bad_options_are_one_line_errors(tmp_path, capsys):
         err = capsys.readouterr().err
         assert expected in err and err.count("\n") == 1
     assert not (results / "synthetic" / "figures").exists()  # nothing half-written
+
+
+def test_population_sizes_share_the_per_policy_axis(tmp_path):
+    """The popsize suite's figure (the paper's Figure 6): a line per m, all ending at the budget
+    per policy though m = 4 used twice the env steps of m = 2."""
+    import pandas as pd
+
+    from bench.results import write_json, write_parquet
+    from bench.suite import load_suite
+
+    path = tmp_path / "sizes.toml"
+    path.write_text(
+        'algorithms = ["gpo"]\nenvs = ["Hopper-v5"]\nseeds = 2\nsteps_per_policy = 61440\n'
+        "population = [2, 4]\nrounds = 2\n"
+    )
+    suite = load_suite(str(path))
+    results = tmp_path / "results"
+    for run in suite.runs():
+        per_policy = np.linspace(2048, 61440, 30)
+        curve = pd.DataFrame(
+            {
+                "env_steps": (per_policy * run.population).astype(int),
+                "return_mean": per_policy / 100,
+                "return_best": per_policy * run.population / 100,
+                "eval_return": per_policy * run.population / 100,
+            }
+        )
+        write_parquet(run.folder(results) / "curve.parquet", curve)
+        write_json(run.folder(results) / "run.json", {"status": "done"})
+    tables = build_tables(load_study(suite, results))
+    ends = tables.curves.groupby("algo")[["env_steps", "total_env_steps"]].max()
+    assert ends.loc["gpo-m2", "env_steps"] == ends.loc["gpo-m4", "env_steps"] == 61440
+    assert ends.loc["gpo-m4", "total_env_steps"] == 2 * ends.loc["gpo-m2", "total_env_steps"]
+    fig = make_figures(tables, "train")["curves-train"]
+    assert legend_labels(fig) == ["gpo-m2", "gpo-m4"]
+    lines = [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) > 1]
+    assert np.isclose(lines[1].get_ydata()[-1], 2 * lines[0].get_ydata()[-1])  # m = 4 twice as high
+    mpl.pyplot.close("all")
