@@ -43,7 +43,10 @@ def paper_vs_ours(table: pd.DataFrame, metric: str, title: str = ""):
             label="paper",
         )
         ax.axhline(1.0, color="grey", lw=1, ls="--")
-        ax.set_xticks(x, rows["task"], rotation=30, ha="right")
+        ax.set_xticks(
+            x, rows["task"], rotation=30 if len(rows) > 4 else 0, ha="right" if len(rows) > 4 else "center"
+        )
+        ax.set_xlim(-0.6, len(rows) - 0.4)
         ax.set_ylabel(f"GPO / {other.capitalize()} final return")
         ax.set_title(f"{learner.upper()}: GPO relative to {other.capitalize()}")
         ax.legend(frameon=False, fontsize=8)

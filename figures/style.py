@@ -69,16 +69,14 @@ def task_name(env: str) -> str:
 
 
 def seeds_note(frame: pd.DataFrame, algos, asked: int) -> str:
-    """'seeds: gpo 3, single 2 of 3 (partial study)': finished seeds per algorithm, counted on
-    the task with the fewest (so a partly finished task is visible)."""
+    """'seeds per algorithm (of 3): gpo 3, single 2; partial study': finished seeds per
+    algorithm, counted on the task with the fewest (so a partly finished task shows)."""
     counts = {}
     for algo in algos:
         per_task = frame[frame.algo == algo].groupby("env")["seed"].nunique()
         counts[algo] = int(per_task.min()) if len(per_task) else 0
-    note = "seeds: " + ", ".join(f"{a} {n}" for a, n in counts.items())
-    if any(n < asked for n in counts.values()):
-        note += f" of {asked} (partial study)"
-    return note
+    note = f"seeds per algorithm (of {asked}): " + ", ".join(f"{a} {n}" for a, n in counts.items())
+    return note + ("; partial study" if any(n < asked for n in counts.values()) else "")
 
 
 def theme() -> None:
