@@ -176,13 +176,15 @@ def status(
     suite: str = typer.Option(..., help="a shipped suite's name or a TOML file's path"),
     results: Path = typer.Option(None, help="results folder (default ./results or $GPO_BENCH_RESULTS)"),
 ) -> None:
-    """Every run of a suite: done, running, failed (with its error) or missing."""
+    """Every run of a suite: done, other (configuration), running, failed (with its error) or missing."""
     from bench.results import is_done, read_run
 
     results = results_dir(results)
     for r in selected_suite(suite).runs():
         record = read_run(r.folder(results))
-        if is_done(r.folder(results)):
+        if is_done(r.folder(results)) and r.recorded_as_other(record):
+            state, detail = "other", "finished with another configuration than the suite's (--force: rerun)"
+        elif is_done(r.folder(results)):
             state, detail = "done", f"eval return {record.get('final', {}).get('eval_return')}"
         elif record is None:
             state, detail = "missing", ""

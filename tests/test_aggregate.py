@@ -140,6 +140,8 @@ def test_run_refuses_to_replace_a_finished_run_of_another_configuration(tmp_path
     err = capsys.readouterr().err
     assert "holds a finished run with another configuration" in err and err.count("\n") == 1
     assert (run.folder(results) / "curve.parquet").exists()
+    assert main(["status", "--suite", "smoke", "--results", str(results)]) == 0
+    assert capsys.readouterr().out.startswith(f"other   {run.name}  finished with another configuration")
 
 
 def test_a_corrupt_file_is_named_exit_2_and_the_rest_still_aggregates(tmp_path, capsys):

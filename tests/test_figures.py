@@ -166,7 +166,9 @@ def test_population_sizes_share_the_per_policy_axis(tmp_path):
     assert ends.loc["gpo-m4", "total_env_steps"] == 2 * ends.loc["gpo-m2", "total_env_steps"]
     fig = make_figures(tables, "train")["curves-train"]
     assert legend_labels(fig) == ["gpo-m2", "gpo-m4"]
-    assert "(of 2): gpo-m2 2, gpo-m4 2" in fig._suptitle.get_text() and "partial" not in fig._suptitle.get_text()
+    assert (
+        "(of 2): gpo-m2 2, gpo-m4 2" in fig._suptitle.get_text() and "partial" not in fig._suptitle.get_text()
+    )
     lines = [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) > 1]
     assert np.isclose(lines[1].get_ydata()[-1], 2 * lines[0].get_ydata()[-1])  # m = 4 twice as high
     mpl.pyplot.close("all")
