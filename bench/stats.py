@@ -29,20 +29,22 @@ def iqm(values, axis: int = -1) -> np.ndarray:
     return stats.trim_mean(values, 0.25, axis=axis)
 
 
-def _bootstrap(samples: Sequence[np.ndarray], statistic: Callable, paired: bool = False):
+def _bootstrap(samples: Sequence[np.ndarray], statistic: Callable, axis: int = -1):
+    """Percentile interval of ``statistic`` (vectorised, taking ``axis``), each sample resampled
+    independently along ``axis``."""
     samples = [np.asarray(s, dtype=float) for s in samples]
-    if min(len(s) for s in samples) < 2:
-        nan = np.full(np.shape(statistic(*samples, axis=-1)), np.nan)
+    if min(s.shape[axis] for s in samples) < 2:
+        nan = np.full(np.shape(statistic(*samples, axis=axis)), np.nan)
         return nan, nan.copy()
     # Identical values: scipy warns that the distribution is degenerate; the interval is the value.
     if all(np.ptp(s) == 0 for s in samples):
-        point = np.asarray(statistic(*samples, axis=-1), dtype=float)
+        point = np.asarray(statistic(*samples, axis=axis), dtype=float)
         return point, point.copy()
     result = stats.bootstrap(
         samples,
         statistic,
+        axis=axis,
         vectorized=True,
-        paired=paired,
         n_resamples=N_RESAMPLES,
         confidence_level=CONFIDENCE,
         method="percentile",
@@ -75,21 +77,7 @@ def iqm_ci(values) -> tuple[float, float]:
 def mean_ci_columns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """95% bootstrap interval of the mean of every column of ``values`` (seeds × points), the
     seeds resampled together, as whole curves."""
-    values = np.asarray(values, float)
-    if values.shape[0] < 2:
-        nan = np.full(values.shape[1], np.nan)
-        return nan, nan.copy()
-    result = stats.bootstrap(
-        (values,),
-        np.mean,
-        axis=0,
-        vectorized=True,
-        n_resamples=N_RESAMPLES,
-        confidence_level=CONFIDENCE,
-        method="percentile",
-        rng=np.random.default_rng(BOOTSTRAP_SEED),
-    )
-    return result.confidence_interval.low, result.confidence_interval.high
+    return _bootstrap([values], np.mean, axis=0)
 
 
 def stratified_iqm(strata: Sequence[np.ndarray]) -> tuple[float, float, float]:
