@@ -45,8 +45,7 @@ import numpy as np
 import pandas as pd
 
 from bench import stats
-from bench.algorithms import build_run
-from bench.results import CURVE_FILE, is_done, read_run, write_parquet, write_text
+from bench.results import CURVE_FILE, write_parquet, write_text
 from bench.suite import Run, Suite
 
 METRICS = ("train", "eval")
@@ -102,10 +101,10 @@ def run_keys(run: Run) -> dict:
 def load_study(suite: Suite, results: Path) -> Study:
     study = Study(suite, Path(results))
     for run in suite.runs():
-        folder = run.folder(results)
-        if not is_done(folder):
+        finished = run.finished(results)
+        if finished is None:
             study.unfinished.append(run.name)
-        elif run.recorded_as_other(read_run(folder)):
+        elif finished == "other":
             study.other_config.append(run.name)
         else:
             study.finished.append(run)
@@ -138,8 +137,7 @@ def resample(steps: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarra
 
 def policies_of(run: Run) -> int:
     """How many policies' budgets the run spends (m for GPO, Single and Joint, 1 for PPO)."""
-    spec = build_run(run.algo, run.env, run.steps_per_policy, run.seed, **run.options())
-    return spec.env_steps // run.steps_per_policy
+    return run.spec().env_steps // run.steps_per_policy
 
 
 def curves_table(study: Study, points: int = GRID_POINTS) -> pd.DataFrame:

@@ -120,7 +120,6 @@ def run(
     array_parallelism: int = typer.Option(64, help="SLURM array tasks running at once"),
 ) -> int:
     """Launch a suite's runs; finished runs are skipped, failed ones run again."""
-    from bench.algorithms import build_run
     from bench.launch import SlurmOptions, conflicting, launch, pending
 
     if executor not in EXECUTORS:
@@ -150,7 +149,7 @@ def run(
         for r in todo:
             typer.echo(f"would run  {r.name}")
         steps_total = sum(
-            build_run(r.algo, r.env, r.steps_per_policy, r.seed, **r.options()).env_steps for r in todo
+            r.spec().env_steps for r in todo
         )
         hours = steps_total / STEPS_PER_CORE_SECOND / 3600
         typer.echo(f"{len(todo)} to run, {len(kept)} already done; about {hours:.1f} core-hours")
@@ -177,14 +176,15 @@ def status(
     results: Path = typer.Option(None, help="results folder (default ./results or $GPO_BENCH_RESULTS)"),
 ) -> None:
     """Every run of a suite: done, other (configuration), running, failed (with its error) or missing."""
-    from bench.results import is_done, read_run
+    from bench.results import read_run
 
     results = results_dir(results)
     for r in selected_suite(suite).runs():
         record = read_run(r.folder(results))
-        if is_done(r.folder(results)) and r.recorded_as_other(record):
+        finished = r.finished(results)
+        if finished == "other":
             state, detail = "other", "finished with another configuration than the suite's (--force: rerun)"
-        elif is_done(r.folder(results)):
+        elif finished == "done":
             state, detail = "done", f"eval return {record.get('final', {}).get('eval_return')}"
         elif record is None:
             state, detail = "missing", ""

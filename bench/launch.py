@@ -48,9 +48,7 @@ def pending(runs: list[Run], results: Path, force: bool) -> tuple[list[Run], lis
 def conflicting(runs: list[Run], results: Path) -> list[Run]:
     """Runs whose folder holds a finished run of another configuration (another budget,
     population or rounds): launching would replace a finished result, so only --force may."""
-    return [
-        r for r in runs if is_done(r.folder(results)) and r.recorded_as_other(read_run(r.folder(results)))
-    ]
+    return [r for r in runs if r.finished(results) == "other"]
 
 
 class RunJob(submitit.helpers.Checkpointable):

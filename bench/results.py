@@ -57,9 +57,14 @@ def read_run(run_dir: Path) -> dict | None:
         return None
 
 
-def is_done(run_dir: Path) -> bool:
+def done_record(run_dir: Path) -> dict | None:
+    """The ``run.json`` of a finished run (status done, curve written), else None."""
     run = read_run(run_dir)
-    return bool(run and run.get("status") == "done" and (Path(run_dir) / CURVE_FILE).exists())
+    return run if run and run.get("status") == "done" and (Path(run_dir) / CURVE_FILE).exists() else None
+
+
+def is_done(run_dir: Path) -> bool:
+    return done_record(run_dir) is not None
 
 
 def package_versions() -> dict[str, str]:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import tomllib
 
-from bench.algorithms import ALGORITHMS, build_run
+from bench.algorithms import ALGORITHMS, RunSpec, build_run
+from bench.results import done_record
 
 FIELDS = ("description", "algorithms", "envs", "seeds", "steps_per_policy", "population", "rounds")
 
@@ -59,18 +60,24 @@ class Run:
     def options(self, workers: int = 1) -> dict:
         return {"population": self.population, "workers": workers, "rounds": self.rounds}
 
+    def spec(self) -> RunSpec:
+        """What the run is (its family and configuration); ValueError if it cannot be built."""
+        return build_run(self.algo, self.env, self.steps_per_policy, self.seed, **self.options())
+
     def configuration(self) -> dict:
         """The run's configuration as ``run.json`` records it, minus ``workers`` (which does not
         change a run's numbers)."""
-        config = build_run(self.algo, self.env, self.steps_per_policy, self.seed, **self.options()).config
-        return _comparable(dataclasses.asdict(config))
+        return _comparable(dataclasses.asdict(self.spec().config))
 
-    def recorded_as_other(self, record: dict | None) -> bool:
-        """Whether ``record`` (a ``run.json``) is of a run with another configuration than this
-        one (another budget, population, rounds ...): never counted as this run."""
-        if record is None or "config" not in record:
-            return False
-        return _comparable(record["config"]) != self.configuration()
+    def finished(self, results: Path) -> str | None:
+        """``done`` if its folder holds this run finished; ``other`` if it holds a finished run of
+        another configuration (another budget, population, rounds ...), which never counts as
+        this run and is never replaced without --force; None if nothing finished is there."""
+        record = done_record(self.folder(results))
+        if record is None:
+            return None
+        other = "config" in record and _comparable(record["config"]) != self.configuration()
+        return "other" if other else "done"
 
 
 @dataclass(frozen=True)
@@ -117,7 +124,7 @@ class Suite:
         """Every run's configuration must construct (budgets against crossovers, ...)."""
         for run in self.runs():
             try:
-                build_run(run.algo, run.env, run.steps_per_policy, run.seed, **run.options())
+                run.spec()
             except ValueError as error:
                 raise SuiteError(f"{run.name}: {error}") from None
 
