@@ -278,6 +278,11 @@ def normalised_scores(finals: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else finals.assign(score=np.nan).iloc[:0]
 
 
+def by_task(scores: pd.DataFrame) -> list[np.ndarray]:
+    """One algorithm's normalised scores split by task: the strata of a stratified bootstrap."""
+    return [task["score"].to_numpy(float) for _, task in scores.groupby("env", sort=False)]
+
+
 def profile_table(scores: pd.DataFrame, metric: str, points: int = 101) -> pd.DataFrame:
     """Per algo and τ in [0, 1]: the fraction of its runs whose normalised score exceeds τ, with a
     stratified 95% bootstrap band (the performance profile)."""
@@ -285,7 +290,7 @@ def profile_table(scores: pd.DataFrame, metric: str, points: int = 101) -> pd.Da
     frames = []
     scores = scores[scores.metric == metric]
     for algo, mine in scores.groupby("algo", sort=False):
-        strata = [task["score"].to_numpy(float) for _, task in mine.groupby("env", sort=False)]
+        strata = by_task(mine)
         fraction, low, high = stats.performance_profile(strata, taus)
         frames.append(
             pd.DataFrame({"algo": algo, "tau": taus, "fraction": fraction, "low": low, "high": high})
@@ -308,7 +313,7 @@ def overall_table(study: Study, finals: pd.DataFrame, reference: str | None = No
             mine = metric_scores[metric_scores.algo == algo]
             if mine.empty:
                 continue
-            strata = [task["score"].to_numpy(float) for _, task in mine.groupby("env", sort=False)]
+            strata = by_task(mine)
             point, low, high = stats.stratified_iqm(strata)
             row = {
                 "metric": metric,

@@ -25,7 +25,6 @@ matplotlib.use("Agg")  # files only, no display needed (a cluster node, CI)
 import matplotlib.pyplot as plt  # noqa: E402
 
 from bench.aggregate import (  # noqa: E402
-    BANDS,
     Tables,
     algo_labels,
     curve_bands,
@@ -51,9 +50,8 @@ def members_task(members, envs: list[str], task: str | None) -> str | None:
 
 
 def make_figures(tables: Tables, metric: str, band: str = "ci", task: str | None = None) -> dict:
-    """Every figure the study's records allow, by file name (without extension)."""
-    if band not in BANDS:
-        raise ValueError(f"--band: unknown {band!r}; accepted: {', '.join(BANDS)}")
+    """Every figure the study's records allow, by file name (without extension). Bad options
+    raise ValueError (an unknown ``band`` from ``curve_bands``)."""
     study = tables.study
     suite = study.suite
     if task is not None and task not in suite.envs:
