@@ -315,7 +315,8 @@ def envs() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: click's usage errors and ours become one line and exit code 2."""
+    """Entry point: click's usage errors, ours, and paths that cannot be read or written become
+    one line and exit code 2."""
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="gpo-bench", standalone_mode=False)
@@ -325,6 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     except (TyperException, BadInput) as error:
         message = error.format_message() if hasattr(error, "format_message") else str(error)
         print(f"gpo-bench: error: {' '.join(message.split())}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a --results or --out path that cannot be read or written
+        where = f": {error.filename}" if error.filename else ""
+        print(f"gpo-bench: error: {error.strerror or error}{where}", file=sys.stderr)
         return 2
     return result if isinstance(result, int) else 0
 

@@ -131,6 +131,15 @@ def test_plot_bad_options_are_one_line_errors(tmp_path, capsys):
         err = capsys.readouterr().err
         assert expected in err and err.count("\n") == 1
     assert not (results / "synthetic" / "figures").exists()  # nothing half-written
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    for argv in (
+        ["plot", "--suite", str(path), "--results", str(results), "--out", str(not_a_folder)],
+        ["aggregate", "--suite", str(path), "--results", str(not_a_folder)],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("gpo-bench: error: ") and str(not_a_folder) in err and err.count("\n") == 1
 
 
 def test_population_sizes_share_the_per_policy_axis(tmp_path):
