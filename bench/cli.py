@@ -148,9 +148,7 @@ def run(
     if dry_run:
         for r in todo:
             typer.echo(f"would run  {r.name}")
-        steps_total = sum(
-            r.spec().env_steps for r in todo
-        )
+        steps_total = sum(r.spec().env_steps for r in todo)
         hours = steps_total / STEPS_PER_CORE_SECOND / 3600
         typer.echo(f"{len(todo)} to run, {len(kept)} already done; about {hours:.1f} core-hours")
         return 0
