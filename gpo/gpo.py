@@ -184,21 +184,24 @@ class GPO:
         if self.curve:
             self.curve[-1]["wall_seconds"] = self.wall_seconds
 
+    def _recent_states(self, members: list[Member]) -> list:
+        """Each member's last ``kl_states`` states: where the KL between two members is measured,
+        for selection's diversity and for data sharing's neighbourhoods."""
+        return [member.trajectories.recent[-self.config.selection.kl_states :] for member in members]
+
     def _sharing_neighbours(self) -> list[list[int]] | None:
         """Who learns from whom this round (None: data sharing off, or no states yet)."""
         sharing = self.config.data_sharing
         if not sharing.enabled:
             return None
         members = [Member.from_state(self.spec, state) for state in self.members]
-        states = [member.trajectories.recent[-self.config.selection.kl_states :] for member in members]
+        states = self._recent_states(members)
         if any(len(s) == 0 for s in states):
             return [[] for _ in members]  # the first round: nothing measured yet
         return sharing_neighbours([member.agent for member in members], states, sharing.max_kl)
 
     def _select(self, members: list[Member], returns: np.ndarray, beta: float) -> list[tuple[int, int]]:
-        n = self.config.selection.kl_states
-        states = [member.trajectories.recent[-n:] for member in members]
-        divergence = divergence_matrix([member.agent for member in members], states)
+        divergence = divergence_matrix([member.agent for member in members], self._recent_states(members))
         return select_pairs(returns, divergence, beta, self.config.population)
 
     def _reproduce(self, pool, pairs, returns, eval_returns, k) -> None:
