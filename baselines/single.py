@@ -49,10 +49,6 @@ class SingleConfig:
         )
 
 
-def train_member(config: TrainConfig, checkpointer: Checkpointer | None, name: str) -> list[dict]:
-    return train(config, checkpointer, name)
-
-
 @dataclass
 class SingleResult:
     curve: list[dict]
@@ -68,7 +64,7 @@ def run_single(config: SingleConfig, checkpointer: Checkpointer | None = None) -
     pool = TaskPool(config.workers)
     try:
         curves = pool.map(
-            train_member,
+            train,
             [
                 (config.member_config(slot), checkpointer, f"member{slot}")
                 for slot in range(config.population)
