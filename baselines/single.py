@@ -87,13 +87,5 @@ def joint_config(config: SingleConfig) -> TrainConfig:
     gradient steps per iteration (same epochs and minibatch count, m× larger minibatches)."""
     m = config.population
     learner = replace(config.learner, n_envs=config.learner.n_envs * m)
-    return TrainConfig(
-        config.env_id,
-        config.steps_per_policy * m,
-        seed=config.seed,
-        learner=learner,
-        policy=config.policy,
-        eval_every=config.eval_every,
-        eval_episodes=config.eval_episodes,
-        env_kwargs=config.env_kwargs,
-    )
+    member = config.member_config(0)
+    return replace(member, total_steps=config.steps_per_policy * m, seed=config.seed, learner=learner)
