@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from figures.style import palette, seeds_note, task_name
+from figures.style import colour, seeds_note, task_name
 
 KIND_NAMES = {"state": "state space", "parameter": "parameter space"}
 
@@ -33,7 +33,7 @@ def crossover_children(crossovers: pd.DataFrame, seeds_asked: int, title: str = 
     children = normalised_children(crossovers)
     envs = list(dict.fromkeys(children.env))
     order = list(dict.fromkeys(children.sort_values("kind", ascending=False)["crossover"]))
-    colours = {c: palette(children.algo.unique())[a] for c, a in zip(children.crossover, children.algo)}
+    colours = {c: colour(a) for c, a in zip(children.crossover, children.algo)}
     fig, ax = plt.subplots(figsize=(max(4.5, 2.2 * len(envs) + 1.5), 4.4))
     data = children.assign(task=children.env.map(task_name))
     tasks = [task_name(e) for e in envs]
