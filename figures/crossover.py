@@ -12,9 +12,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from figures.style import colour, seeds_note, task_name
+from figures.style import colour, dots_and_means, seeds_note, task_name
 
 KIND_NAMES = {"state": "state space", "parameter": "parameter space"}
 
@@ -37,25 +36,18 @@ def crossover_children(crossovers: pd.DataFrame, seeds_asked: int, title: str = 
     fig, ax = plt.subplots(figsize=(max(4.5, 2.2 * len(envs) + 1.5), 4.4))
     data = children.assign(task=children.env.map(task_name))
     tasks = [task_name(e) for e in envs]
-    common = {
-        "data": data,
-        "x": "task",
-        "y": "normalised",
-        "hue": "crossover",
-        "order": tasks,
-        "hue_order": order,
-        "palette": colours,
-        "ax": ax,
-    }
-    sns.stripplot(**common, dodge=len(order) > 1, alpha=0.4, size=4, legend=False)
-    sns.pointplot(
-        **common,
-        dodge=0.4 if len(order) > 1 else False,
+    dots_and_means(
+        ax,
+        data,
+        "task",
+        "normalised",
+        "crossover",
+        order,
+        colours,
+        alpha=0.4,
+        order=tasks,
         linestyle="none",
-        errorbar=("ci", 95),
-        seed=0,
         markers="D",
-        capsize=0.1,
     )
     ax.axhline(1.0, color="black", lw=1, ls="--", label="first parent")
     ax.set_xlabel("")

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 
-from figures.style import palette, seeds_note, task_name
+from figures.style import dots_and_means, palette, seeds_note, task_name
 
 COLUMNS = {"train": "train_return", "eval": "eval_return"}
 LABELS = {"train": "training return", "eval": "evaluation return"}
@@ -27,17 +26,7 @@ def member_returns(members: pd.DataFrame, env: str, metric: str, seeds_asked: in
     ranked = ranked_members(members[members.env == env], metric)
     algos = list(dict.fromkeys(ranked.algo))
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    common = {
-        "data": ranked,
-        "x": "rank",
-        "y": "final",
-        "hue": "algo",
-        "hue_order": algos,
-        "palette": palette(algos),
-        "ax": ax,
-    }
-    sns.stripplot(**common, dodge=len(algos) > 1, alpha=0.35, size=4, legend=False)
-    sns.pointplot(**common, dodge=0.4 if len(algos) > 1 else False, errorbar=("ci", 95), seed=0, capsize=0.1)
+    dots_and_means(ax, ranked, "rank", "final", "algo", algos, palette(algos), alpha=0.35)
     ax.set_xlabel("member, ranked within its run (1 = the run's best)")
     ax.set_ylabel("final return")
     ax.legend(frameon=False, title=None)

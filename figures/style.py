@@ -84,6 +84,37 @@ def theme() -> None:
     mpl.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "pdf.fonttype": 42})
 
 
+def dots_and_means(
+    ax,
+    data,
+    x: str,
+    y: str,
+    hue: str,
+    hue_order: list,
+    colours: dict,
+    alpha: float,
+    order: list | None = None,
+    **point_options,
+) -> None:
+    """Every value as a faint dot, and per x and hue the mean with its 95% bootstrap CI
+    (seaborn's, seeded), the hues side by side."""
+    common = {
+        "data": data,
+        "x": x,
+        "y": y,
+        "hue": hue,
+        "order": order,
+        "hue_order": hue_order,
+        "palette": colours,
+        "ax": ax,
+    }
+    several = len(hue_order) > 1
+    sns.stripplot(**common, dodge=several, alpha=alpha, size=4, legend=False)
+    sns.pointplot(
+        **common, dodge=0.4 if several else False, errorbar=("ci", 95), seed=0, capsize=0.1, **point_options
+    )
+
+
 def shared_legend(fig, algos, **kwargs) -> None:
     """One legend for the whole figure, below the panels, an entry per algorithm."""
     handles = [mpl.lines.Line2D([], [], color=colour(a), lw=2.5, label=a) for a in algos]
