@@ -118,6 +118,25 @@ def test_budget_too_small_for_the_crossovers_is_rejected():
         tiny(steps_per_policy=700)
 
 
+def test_no_member_counts_more_observations_than_its_lineage_has_seen():
+    """Crossover must not count the parents' shared history twice: after every round, each
+    member's normaliser count is at most the env steps per policy taken so far (a summed merge
+    roughly doubles it per round)."""
+    run = GPO(tiny(rounds=4, steps_per_policy=3072))
+    pool = TaskPool(1)
+    try:
+        while not run.done:
+            run.run_round(pool)
+            per_policy = run.env_steps / run.config.population
+            counts = [state["agent"]["obs_rms"]["count"] for state in run.members]
+            assert max(counts) <= per_policy + 1.0, (run.round_index, counts, per_policy)
+            # ... and no less than the mutation steps its lineage took (nothing was dropped).
+            mutated = sum(r["mutation_steps_per_member"] for r in run.rounds)
+            assert min(counts) >= mutated
+    finally:
+        pool.close()
+
+
 # -- ablation -------------------------------------------------------------------------------------
 def test_no_crossover_keeps_selected_members_and_fills_with_the_fittest():
     run = GPO(tiny(crossover=None, population=4))
