@@ -8,14 +8,19 @@
 
 Choices where the paper is silent (fields, with these defaults):
 - Observation statistics: the child's normaliser is the mixture of both parents' running
-  statistics (it will see both parents' states), counted once (``merged_statistics``). Parents are re-expressed under it exactly
-  (``ActorCritic.renormalize_inputs``) before being copied or averaged, so parameter averaging
-  compares like with like and a copied parent computes what it computed before.
+  statistics (it will see both parents' states), counted once (``merged_statistics``). Parents
+  are re-expressed under it exactly (``ActorCritic.renormalize_inputs``) before being copied or
+  averaged, so parameter averaging compares like with like and a copied parent computes what it
+  computed before.
 - ``child_init="fitter_parent"``: the child starts as a copy of parent x (the one with the higher
   recent return), critic included, then imitates π_H; where π_S picks x it already agrees.
   ``"random"`` starts from a freshly initialised policy and critic.
-- The child gets a fresh optimizer; it inherits x's reward-scaling statistics, which its
-  inherited critic was trained under.
+- ``child_learner="fresh"``: the child gets a fresh optimizer (Adam moments and step count)
+  and, for the KL-penalty PPO, the initial penalty coefficient β; it inherits x's reward-scaling
+  statistics, which its inherited critic was trained under. ``"fitter_parent"``: the child
+  continues x's whole learner state (optimizer, β, reward scaling), as if x had gone on
+  learning; Adam's moments of the first layer then refer to x's input coordinates, which the
+  re-expression under the merged statistics changes slightly.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import numpy as np
 from gpo.dagger import DAggerConfig, Hybrid, collect_trajectory, dagger
 from gpo.normalization import RunningMeanStd
 from gpo.policy import ActorCritic
-from gpo.population import Member, PopulationSpec, evaluate_member
+from gpo.population import EPISODES, Member, PopulationSpec, evaluate_member
 from gpo.rollout import make_vector_env
 from gpo.seeding import derive_seed
 from gpo.selector import SelectorConfig, train_selector
@@ -37,12 +42,14 @@ from gpo.selector import SelectorConfig, train_selector
 Array = np.ndarray
 KINDS = ("state", "parameter")
 CHILD_INITS = ("fitter_parent", "random")
+CHILD_LEARNERS = ("fresh", "fitter_parent")
 
 
 @dataclass(frozen=True)
 class CrossoverConfig:
     kind: Literal["state", "parameter"] = "state"
     child_init: Literal["fitter_parent", "random"] = "fitter_parent"
+    child_learner: Literal["fresh", "fitter_parent"] = "fresh"
     selector: SelectorConfig = field(default_factory=SelectorConfig)
     dagger: DAggerConfig = field(default_factory=DAggerConfig)
 
@@ -51,6 +58,8 @@ class CrossoverConfig:
             raise ValueError(f"crossover kind must be one of {KINDS}, got {self.kind!r}")
         if self.child_init not in CHILD_INITS:
             raise ValueError(f"child_init must be one of {CHILD_INITS}, got {self.child_init!r}")
+        if self.child_learner not in CHILD_LEARNERS:
+            raise ValueError(f"child_learner must be one of {CHILD_LEARNERS}, got {self.child_learner!r}")
 
     @property
     def env_steps_per_child(self) -> int:
@@ -169,8 +178,13 @@ def crossover(
 
     member = Member(spec, child)
     member.trajectories.recent = recent_states  # where the child was last seen acting
-    if x.learner.reward_scaler is not None and member.learner.reward_scaler is not None:
+    if config.child_learner == "fitter_parent":
+        member.learner.load_state_dict(x.learner.state_dict())
+    elif x.learner.reward_scaler is not None and member.learner.reward_scaler is not None:
         member.learner.reward_scaler.load_state_dict(x.learner.reward_scaler.state_dict())
     eval_return, eval_steps = evaluate_member(member, spec, eval_episodes, run_seed)
     record.update(child_return=eval_return, env_steps=env_steps, eval_steps=eval_steps)
-    return CrossoverResult(member.state_dict(), record, env_steps, time.perf_counter() - start)
+    state = member.state_dict()
+    if EPISODES in x_state:  # continue_episodes: the child goes on where its fitter parent was
+        state[EPISODES] = x_state[EPISODES]
+    return CrossoverResult(state, record, env_steps, time.perf_counter() - start)

@@ -63,6 +63,7 @@ class GPOConfig:
     workers: int = 1
     eval_episodes: int = 5
     env_kwargs: dict = field(default_factory=dict)
+    continue_episodes: bool = False  # see PopulationSpec.continue_episodes
 
     def __post_init__(self) -> None:
         if self.population < 2:
@@ -110,7 +111,13 @@ class GPO:
         obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
         env.close()
         self.spec = PopulationSpec(
-            config.env_id, obs_dim, act_dim, config.policy, config.learner, dict(config.env_kwargs)
+            config.env_id,
+            obs_dim,
+            act_dim,
+            config.policy,
+            config.learner,
+            dict(config.env_kwargs),
+            continue_episodes=config.continue_episodes,
         )
         self.members = [
             Member.new(self.spec, np.random.default_rng(derive_seed(config.seed, "init", slot))).state_dict()

@@ -2,8 +2,10 @@
 A2C) on its own samples, for its share of the round's budget.
 
 ``mutate`` is a pure task: member state in, member state out, seeded only by (run seed, round,
-slot), so it can run in any worker process. The environments are reset at the start of each
-phase with that seed, so a new member never inherits the middle of its predecessor's episode.
+slot), so it can run in any worker process. By default the environments are reset at the start
+of each phase with that seed, so a new member never inherits the middle of its predecessor's
+episode; with ``PopulationSpec.continue_episodes`` a member carries its environments (physics and
+the episode in progress) from one phase to its next, as an uninterrupted learner would.
 At the end, the member is evaluated with its deterministic mean action (steps not counted).
 ``mutate_together`` is the same for all members in lockstep, for data sharing
 (``gpo.data_sharing``): every iteration all members collect, then each updates on its own samples
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gpo.data_sharing import shared_batch
-from gpo.population import Member, PopulationSpec, evaluate_member
+from gpo.population import EPISODES, Member, PopulationSpec, evaluate_member
 from gpo.seeding import derive_seed
 from gpo.trainer import TrainConfig, Trainer
 
@@ -44,6 +46,8 @@ def _start(
         env_kwargs=spec.env_kwargs,
     )
     trainer = Trainer(config, agent=member.agent, learner=member.learner)
+    if spec.continue_episodes and EPISODES in state:
+        trainer.collector.load_state_dict(state[EPISODES])
     return member, trainer
 
 
@@ -55,10 +59,13 @@ def _record(member: Member, trainer: Trainer) -> None:
 def _finish(
     member: Member, trainer: Trainer, spec: PopulationSpec, run_seed: int, eval_episodes: int
 ) -> MutationResult:
+    state = member.state_dict()
+    if spec.continue_episodes:
+        state[EPISODES] = trainer.collector.state_dict()
     trainer.close()
     member.trajectories.end_phase()
     eval_return, eval_steps = evaluate_member(member, spec, eval_episodes, run_seed)
-    return MutationResult(member.state_dict(), trainer.curve, eval_return, eval_steps, trainer.wall_seconds)
+    return MutationResult(state, trainer.curve, eval_return, eval_steps, trainer.wall_seconds)
 
 
 def mutate(

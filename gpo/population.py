@@ -25,6 +25,7 @@ from gpo.seeding import derive_seed
 from gpo.trainer import RECENT_EPISODES, make_learner
 
 Array = np.ndarray
+EPISODES = "episodes_in_progress"  # a member state's key for its environments (continue_episodes)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class PopulationSpec:
     learner: PPOConfig | A2CConfig
     env_kwargs: dict = field(default_factory=dict)
     trajectory_states: int = 20_000  # states of recent whole episodes kept per member
+    # Carry each member's environments (physics, episode in progress) from one mutation phase
+    # to its next, a child taking its fitter parent's; False resets them at every phase.
+    continue_episodes: bool = False
 
 
 class TrajectoryBuffer:

@@ -179,3 +179,27 @@ def test_refinement_steps_count_against_the_budget():
     config = CrossoverConfig(selector=SelectorConfig(refine_steps=1000))
     assert config.env_steps_per_child == DAggerConfig().env_steps + 1000
     assert CrossoverConfig(kind="parameter").env_steps_per_child == 0
+
+
+def _cross(x: Member, y: Member, **fields):
+    small = DAggerConfig(hybrid_steps=200, child_steps=100, iterations=2, epochs=1)
+    result = crossover(x.state_dict(), y.state_dict(), SPEC, CrossoverConfig(dagger=small, **fields), 0, 0, 0, 1)
+    return Member.from_state(SPEC, result.state)
+
+
+def test_child_learner_fresh_or_continued_from_the_fitter_parent(parents):
+    x, y = (Member.from_state(SPEC, p.state_dict()) for p in parents)
+    # Give parent x a learner with a history: an adapted β and Adam moments after some steps.
+    x.learner.kl_coef = 0.125
+    x.learner.optimizer.load_state_dict({**x.learner.optimizer.state_dict(), "t": 37})
+    x.learner.reward_scaler.rms.update(np.array([1.0, 5.0, 2.0]))
+    fresh, continued = _cross(x, y), _cross(x, y, child_learner="fitter_parent")
+    assert fresh.learner.kl_coef == SPEC.learner.kl_coef_init
+    assert fresh.learner.optimizer.state_dict()["t"] == 0
+    assert continued.learner.kl_coef == 0.125
+    assert continued.learner.optimizer.state_dict()["t"] == 37
+    for child in (fresh, continued):  # reward scaling is x's either way (its critic learned under it)
+        assert child.learner.reward_scaler.rms.count == x.learner.reward_scaler.rms.count
+    np.testing.assert_array_equal(fresh.agent.params, continued.agent.params)
+    with pytest.raises(ValueError, match="child_learner"):
+        CrossoverConfig(child_learner="mother")

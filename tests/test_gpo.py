@@ -137,6 +137,32 @@ def test_no_member_counts_more_observations_than_its_lineage_has_seen():
         pool.close()
 
 
+def test_continue_episodes_carries_each_members_environments_into_its_next_phase():
+    from gpo.mutation import _start, mutate
+    from gpo.population import EPISODES
+
+    run = GPO(tiny(env_id="Hopper-v5", continue_episodes=True))
+    spec, state = run.spec, run.members[0]
+    after = mutate(state, spec, 256, 0, 0, 0, 1).state
+    carried = after[EPISODES]
+    member, trainer = _start(after, spec, 256, 0, 1, 0)
+    try:  # the next phase starts where the last one stopped, mid-episode, not from a reset
+        np.testing.assert_array_equal(trainer.collector.obs, carried["obs"])
+        assert trainer.collector.episode_length.tolist() == carried["episode_length"].tolist()
+    finally:
+        trainer.close()
+    reset_spec = GPO(tiny(env_id="Hopper-v5")).spec
+    member, trainer = _start(after, reset_spec, 256, 0, 1, 0)
+    try:  # by default every phase resets
+        assert (trainer.collector.episode_length == 0).all()
+        assert not np.array_equal(trainer.collector.obs, carried["obs"])
+    finally:
+        trainer.close()
+    # Through a whole run: children carry their fitter parent's environments; budget unchanged.
+    done = run.run()
+    assert all(EPISODES in m for m in done.members) and done.env_steps == done.config.total_steps
+
+
 # -- ablation -------------------------------------------------------------------------------------
 def test_no_crossover_keeps_selected_members_and_fills_with_the_fittest():
     run = GPO(tiny(crossover=None, population=4))
