@@ -183,7 +183,8 @@ def test_refinement_steps_count_against_the_budget():
 
 def _cross(x: Member, y: Member, **fields):
     small = DAggerConfig(hybrid_steps=200, child_steps=100, iterations=2, epochs=1)
-    result = crossover(x.state_dict(), y.state_dict(), SPEC, CrossoverConfig(dagger=small, **fields), 0, 0, 0, 1)
+    config = CrossoverConfig(dagger=small, **fields)
+    result = crossover(x.state_dict(), y.state_dict(), SPEC, config, 0, 0, 0, 1)
     return Member.from_state(SPEC, result.state)
 
 
