@@ -63,6 +63,8 @@ VARIANTS: dict[str, Callable[[GPOConfig], GPOConfig]] = {
     "small-dagger": lambda c: _dagger(c, hybrid_steps=1024, child_steps=512, iterations=3),
     "random-child": lambda c: replace(c, crossover=replace(c.crossover, child_init="random")),
     "no-crossover": lambda c: replace(c, crossover=None),
+    # β = 0: parents by return alone (our β₀ = 10 return per nat can outweigh returns early on).
+    "performance-selection": lambda c: replace(c, selection=replace(c.selection, beta_init=0.0)),
 }
 
 # DAgger budgets and child initialisations tried on the same parents (continuation's crossover rows).
