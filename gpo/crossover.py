@@ -21,6 +21,20 @@ Choices where the paper is silent (fields, with these defaults):
   continues x's whole learner state (optimizer, β, reward scaling), as if x had gone on
   learning; Adam's moments of the first layer then refer to x's input coordinates, which the
   re-expression under the merged statistics changes slightly.
+
+What was measured (``bench.fidelity``, results/fidelity/README.md; `lite`-sized runs, m = 4,
+150k steps per policy, Hopper-v5 and Walker2d-v5, seeds 0-2, same seeds both ways):
+- ``child_learner``: at a run's first three crossovers, each child mutated for one phase with a
+  fresh learner and with x's; x's learner ended +45 ± 41 (Hopper, n = 36) and +0 ± 10 (Walker2d)
+  higher, within noise; whole runs: −466 ± 1036 and +104 ± 519. No support for either, so the
+  default stays ``"fresh"`` (the child is a new network; nothing of x's optimisation carries).
+- ``child_init``: a random child imitated π_H about as well (median child/x return 0.97 vs 0.99
+  on Hopper, 0.98 vs 0.98 on Walker2d; imitation KL 0.021 vs 0.016, 0.048 vs 0.045). The copy
+  stays the default: it is never worse, and it is the cheaper start for DAgger.
+- The DAgger budget: see ``gpo.dagger.DAggerConfig``.
+- A child, even so, ends its next phase behind its fitter parent continuing instead (−70 ± 14 on
+  Hopper, −15 ± 10 on Walker2d): ~20 of that is lost in imitation (its return before the
+  phase), the rest is slower learning that the parent's learner did not measurably recover.
 """
 
 from __future__ import annotations

@@ -32,7 +32,9 @@ SCHEDULES = ("linear", "exponential", "constant")
 
 @dataclass(frozen=True)
 class SelectionConfig:
-    beta_init: float = 10.0  # return per nat of divergence, at the first selection
+    # Return per nat of divergence at the first selection. β = 0 (selection by return alone)
+    # on whole `lite` runs: −475 ± 475 (Hopper), 0 (Walker2d: the same pairs won) against β₀ = 10.
+    beta_init: float = 10.0
     beta_schedule: Literal["linear", "exponential", "constant"] = "linear"
     beta_decay: float = 0.5  # per round, for the exponential schedule
     kl_states: int = 1000  # recent states per member over which pair divergences are averaged
