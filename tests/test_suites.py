@@ -72,7 +72,7 @@ def test_narrowing_to_what_the_suite_does_not_have_is_an_error():
 def test_dry_run_lists_and_runs_nothing(tmp_path):
     result = gpo_bench("run", "--suite", "lite", "--dry-run", "--results", str(tmp_path))
     assert result.returncode == 0
-    assert result.stdout.count("would run") == 27 and "27 to run, 0 already done" in result.stdout
+    assert result.stdout.count("would run") == 60 and "60 to run, 0 already done" in result.stdout
     assert not any(tmp_path.iterdir())
 
 
