@@ -102,7 +102,12 @@ def load_study(suite: Suite, results: Path) -> Study:
     study = Study(suite, Path(results))
     for run in suite.runs():
         finished = run.finished(results)
-        if finished is None:
+        if finished == "corrupt":  # a damaged file is left out and named, like an unreadable one
+            damage = run.corruption(results)
+            study.unreadable.append(
+                (damage.path, damage.reason) if damage else (run.folder(results), "damaged")
+            )
+        elif finished is None:
             study.unfinished.append(run.name)
         elif finished == "other":
             study.other_config.append(run.name)

@@ -5,11 +5,19 @@ tensors, so that loading uses ``torch.load(weights_only=True)``: no pickle from 
 is ever executed. A checkpoint carries the fingerprint of its run's configuration and is ignored
 if the configuration changed. Saves happen when offered and at least ``every_seconds`` after the
 previous one (``GPO_BENCH_CHECKPOINT_SECONDS``, default 60).
+
+A checkpoint cannot strand its run: before a new one replaces ``checkpoint-<name>.pt``, the
+current one is kept as ``checkpoint-<name>.prev.pt`` (a hard link, then an atomic rename), so at
+every instant one complete checkpoint is on disk. A checkpoint that fails to load (truncated,
+damaged) is reported in one line on stderr and moved aside (``...pt.unreadable-<UTC time>``,
+never deleted); the run resumes from the previous one, or starts afresh if that fails too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -59,23 +67,45 @@ class TorchCheckpointer:
     def path(self, name: str) -> Path:
         return self.folder / f"checkpoint-{name}.pt"
 
+    def previous(self, name: str) -> Path:
+        return self.folder / f"checkpoint-{name}.prev.pt"
+
     def load(self, name: str) -> dict | None:
-        path = self.path(name)
+        """The newest loadable checkpoint's state, or None (start afresh)."""
         self._last[name] = time.monotonic()
-        if not path.exists():
-            return None
-        saved = torch.load(path, weights_only=True)
-        if saved.get("fingerprint") != self.fingerprint:
-            return None  # another configuration's: start afresh (it will be overwritten)
-        self.resumed.append(name)
-        return to_numpy(saved["state"])
+        for path in (self.path(name), self.previous(name)):
+            if not path.exists():
+                continue
+            try:
+                saved = torch.load(path, weights_only=True)
+                fingerprint, state = saved["fingerprint"], saved["state"]
+            except Exception as error:  # truncated or damaged: any of torch's, zip's or pickle's errors
+                aside = set_aside(path)
+                reason = " ".join(str(error).split())[:120]
+                print(
+                    f"gpo-bench: checkpoint {path} cannot be loaded ({reason}); moved to {aside.name}",
+                    file=sys.stderr,
+                )
+                continue
+            if fingerprint != self.fingerprint:
+                return None  # another configuration's: start afresh (it will be overwritten)
+            self.resumed.append(name if path == self.path(name) else f"{name} (previous)")
+            return to_numpy(state)
+        return None
 
     def offer(self, name: str, state: Callable[[], dict]) -> None:
         now = time.monotonic()
         if now - self._last.get(name, now) < self.every_seconds:
             return
         payload = {"fingerprint": self.fingerprint, "state": to_torch(state())}
-        atomic_write(self.path(name), lambda tmp: torch.save(payload, tmp))
+        current, previous = self.path(name), self.previous(name)
+        if current.exists():  # keep it until the new one is safely written
+            link = previous.with_suffix(".link")
+            with contextlib.suppress(FileNotFoundError):
+                link.unlink()
+            os.link(current, link)
+            os.replace(link, previous)
+        atomic_write(current, lambda tmp: torch.save(payload, tmp))
         self._last[name] = now
 
     def existing(self) -> list[Path]:
@@ -84,3 +114,11 @@ class TorchCheckpointer:
     def clear(self) -> None:
         for path in self.existing():
             path.unlink()
+
+
+def set_aside(path: Path) -> Path:
+    """Move an unreadable checkpoint aside (never deleting it)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = path.with_name(f"{path.name}.unreadable-{stamp}")
+    os.replace(path, target)
+    return target

@@ -11,7 +11,7 @@ import typer
 from typer.exceptions import TyperException
 
 from bench.algorithms import ALGORITHMS
-from bench.results import is_done
+from bench.results import CorruptRun, is_done
 
 app = typer.Typer(
     help="Seeded GPO and baseline runs on gymnasium's MuJoCo tasks.",
@@ -53,6 +53,7 @@ def train(
     force: bool = typer.Option(False, "--force", help="overwrite a finished run"),
 ) -> None:
     """Run one algorithm on one task with one seed and write its results."""
+    from bench.lease import RunOwned
     from bench.runner import run_one
 
     if algo not in ALGORITHMS:
@@ -65,7 +66,11 @@ def train(
         if value < 1:
             raise BadInput(f"{name} must be >= 1, got {value}")
     known_env(env)
-    if is_done(out) and not force:
+    try:
+        finished = is_done(out)
+    except CorruptRun:
+        finished = False  # run_one moves the damaged run aside (one line) and trains afresh
+    if finished and not force:
         typer.echo(f"{out} holds a finished run; nothing to do (--force overwrites it)")
         return
     try:
@@ -74,6 +79,8 @@ def train(
         )
     except ValueError as error:  # configuration rejected on construction
         raise BadInput(str(error)) from None
+    except RunOwned as error:
+        raise BadInput(f"{error}; not started (a run has one owner at a time)") from None
     typer.echo(f"done: {out}")
 
 
@@ -83,8 +90,11 @@ EXECUTORS = ("local", "debug", "slurm")
 STEPS_PER_CORE_SECOND = 6000.0
 
 
-def results_dir(results: Path | None) -> Path:
-    return results or Path(os.environ.get("GPO_BENCH_RESULTS", "results"))
+def results_dir(results: Path | None, must_exist: bool = False) -> Path:
+    folder = results or Path(os.environ.get("GPO_BENCH_RESULTS", "results"))
+    if must_exist and not folder.is_dir():
+        raise BadInput(f"--results: no results folder {folder} (give the folder `gpo-bench run` wrote into)")
+    return folder
 
 
 def selected_suite(
@@ -118,9 +128,13 @@ def run(
     time_min: int = typer.Option(24 * 60, help="SLURM time limit per run, minutes"),
     cpus_per_task: int = typer.Option(1, help="SLURM CPUs per run"),
     array_parallelism: int = typer.Option(64, help="SLURM array tasks running at once"),
+    cancel: bool = typer.Option(
+        False, "--cancel", help="on Ctrl-C, cancel the SLURM jobs too (default: they keep running)"
+    ),
 ) -> int:
-    """Launch a suite's runs; finished runs are skipped, failed ones run again."""
-    from bench.launch import SlurmOptions, conflicting, launch, pending
+    """Launch a suite's runs; finished runs are skipped, failed and damaged ones run again, runs
+    another live launcher owns are skipped. Ctrl-C stops local runs (they resume next time)."""
+    from bench.launch import Interrupted, SlurmOptions, conflicting, launch, plan
 
     if executor not in EXECUTORS:
         raise BadInput(f"--executor: unknown {executor!r}; accepted: {', '.join(EXECUTORS)}")
@@ -144,10 +158,17 @@ def run(
             f"suite {chosen.name!r} asks for ({len(other)} such); --force replaces them, "
             "or choose another --results folder"
         )
-    todo, kept = pending(runs, results, force)
+    chosen_plan = plan(runs, results, force)
+    todo, kept = chosen_plan.todo, chosen_plan.kept
     if dry_run:
+        damaged = {r.name: error for r, error in chosen_plan.corrupt}
         for r in todo:
-            typer.echo(f"would run  {r.name}")
+            note = (
+                f"  (damaged: {damaged[r.name].path.name}, would be moved aside)" if r.name in damaged else ""
+            )
+            typer.echo(f"would run  {r.name}{note}")
+        for r, holder in chosen_plan.owned:
+            typer.echo(f"owned      {r.name}  (another launcher runs it: {holder.describe()})")
         steps_total = sum(r.spec().env_steps for r in todo)
         hours = steps_total / STEPS_PER_CORE_SECOND / 3600
         typer.echo(f"{len(todo)} to run, {len(kept)} already done; about {hours:.1f} core-hours")
@@ -156,13 +177,32 @@ def run(
     counter = {"finished": len(kept)}
 
     def progress(kind: str, r, detail: str) -> None:
-        if kind not in ("started", "queued"):
+        if kind in ("done", "failed", "owned"):
             counter["finished"] += 1
         typer.echo(f"[{counter['finished']}/{total}] {kind:<8}{r.name}  {detail}".rstrip())
 
     slurm = SlurmOptions(partition, time_min, cpus_per_task, array_parallelism)
-    report = launch(runs, results, executor, workers, force, on_event=progress, slurm=slurm)
-    typer.echo(f"{len(report.done)} done now, {len(report.skipped)} done before, {len(report.failed)} failed")
+    try:
+        report = launch(runs, results, executor, workers, force, progress, slurm, cancel)
+    except Interrupted as stop:
+        if stop.left_running:
+            typer.echo(
+                f"interrupted: {len(stop.left_running)} SLURM jobs keep running (--cancel cancels them); "
+                "`gpo-bench status` follows them",
+                err=True,
+            )
+        else:
+            names = ", ".join(r.name for r in stop.stopped) or "none"
+            typer.echo(
+                f"interrupted: stopped {len(stop.stopped)} runs ({names}); "
+                "the next `gpo-bench run` resumes them from their checkpoints",
+                err=True,
+            )
+        return 130
+    owned = f", {len(report.owned)} owned by another launcher" if report.owned else ""
+    typer.echo(
+        f"{len(report.done)} done now, {len(report.skipped)} done before, {len(report.failed)} failed{owned}"
+    )
     for r, log in report.failed:
         typer.echo(f"failed: {r.name}  log: {log}", err=True)
     return 1 if report.failed else 0
@@ -173,23 +213,36 @@ def status(
     suite: str = typer.Option(..., help="a shipped suite's name or a TOML file's path"),
     results: Path = typer.Option(None, help="results folder (default ./results or $GPO_BENCH_RESULTS)"),
 ) -> None:
-    """Every run of a suite: done, other (configuration), running, failed (with its error) or missing."""
+    """Every run of a suite: done, other (configuration), corrupt (with the file), running (with
+    its owner), failed (with its error) or missing."""
+    from bench.lease import live_owner
     from bench.results import read_run
 
-    results = results_dir(results)
+    results = results_dir(results, must_exist=True)
     for r in selected_suite(suite).runs():
-        record = read_run(r.folder(results))
+        folder = r.folder(results)
+        damage = r.corruption(results)
+        record = None if damage and damage.path.name == "run.json" else read_run(folder)
         finished = r.finished(results)
-        if finished == "other":
+        holder = live_owner(folder)
+        if holder is not None:
+            state, detail = "running", f"by {holder.describe()}"
+        elif damage is not None:
+            state, detail = (
+                "corrupt",
+                f"{damage.path}: {damage.reason} (`gpo-bench run` moves it aside and reruns)",
+            )
+        elif finished == "other":
             state, detail = "other", "finished with another configuration than the suite's (--force: rerun)"
         elif finished == "done":
-            state, detail = "done", f"eval return {record.get('final', {}).get('eval_return')}"
+            value = record.get("final", {}).get("eval_return")
+            state, detail = "done", f"eval return {value:.1f}" if isinstance(value, (int, float)) else ""
         elif record is None:
             state, detail = "missing", ""
         elif record.get("status") == "failed":
             state, detail = "failed", f"{record.get('error', '')}  log: {record.get('log') or '-'}"
         else:
-            state, detail = "running", f"since {record.get('start')} (or interrupted)"
+            state, detail = "stopped", f"since {record.get('start')}; no live owner (resumes on the next run)"
         typer.echo(f"{state:<8}{r.name}  {detail}".rstrip())
 
 
@@ -209,7 +262,7 @@ def study_tables(suite: str, results: Path | None, last: int, reference: str | N
     from bench.aggregate import AggregateError, build_tables, load_study
 
     chosen = selected_suite(suite)
-    study = load_study(chosen, results_dir(results))
+    study = load_study(chosen, results_dir(results, must_exist=True))
     try:
         tables = build_tables(study, last, reference)
     except AggregateError as error:

@@ -9,14 +9,23 @@
   ``scontrol show config``); ``array_parallelism`` caps the tasks running at once.
 
 Runs already done are skipped unless ``force``; failed or unfinished ones run again. A run's
-``run.json`` records the submitit job id and the path of its log.
+``run.json`` records the submitit job id and the path of its log. A run that another live
+launcher owns (``bench.lease``) is skipped and reported; a run whose files are damaged is moved
+aside (``<folder>.corrupt-<time>``) and run again.
+
+Ctrl-C: local jobs are started with SIGINT ignored (so the terminal's Ctrl-C reaches only this
+process, not submitit's controllers, which would print their tracebacks); on KeyboardInterrupt
+the local jobs' process trees are killed and ``Interrupted`` names the runs, which resume from
+their checkpoints on the next launch. SLURM jobs keep running unless ``cancel``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -25,7 +34,8 @@ from pathlib import Path
 
 import submitit
 
-from bench.results import is_done, read_run
+from bench.lease import Owner, RunOwned, live_owner
+from bench.results import CorruptRun, done_record, quarantine, read_run
 from bench.runner import run_one
 from bench.suite import Run
 
@@ -37,12 +47,43 @@ class LaunchReport:
     done: list[Run] = field(default_factory=list)  # finished now
     skipped: list[Run] = field(default_factory=list)  # finished before
     failed: list[tuple[Run, str]] = field(default_factory=list)  # with the log's path
+    owned: list[tuple[Run, str]] = field(default_factory=list)  # another live launcher runs it
+    repaired: list[tuple[Run, Path]] = field(default_factory=list)  # damaged, moved there, rerun
+
+
+@dataclass
+class Plan:
+    todo: list[Run]  # to launch (corrupt ones included)
+    kept: list[Run]  # finished and intact
+    owned: list[tuple[Run, Owner]]  # another live process is running them
+    corrupt: list[tuple[Run, CorruptRun]]  # finished once, files damaged since
+
+
+def plan(runs: list[Run], results: Path, force: bool) -> Plan:
+    """What a launch would do with each run; changes nothing on disk."""
+    result = Plan([], [], [], [])
+    for run in runs:
+        folder = run.folder(results)
+        holder = live_owner(folder)
+        if holder is not None:
+            result.owned.append((run, holder))
+            continue
+        try:
+            finished = done_record(folder) is not None
+        except CorruptRun as error:
+            result.corrupt.append((run, error))
+            finished = False
+        if finished and not force:
+            result.kept.append(run)
+        else:
+            result.todo.append(run)
+    return result
 
 
 def pending(runs: list[Run], results: Path, force: bool) -> tuple[list[Run], list[Run]]:
     """(runs to launch, runs already done and kept)."""
-    done = [r for r in runs if is_done(r.folder(results)) and not force]
-    return [r for r in runs if r not in done], done
+    chosen = plan(runs, results, force)
+    return chosen.todo, chosen.kept
 
 
 def conflicting(runs: list[Run], results: Path) -> list[Run]:
@@ -59,22 +100,83 @@ class RunJob(submitit.helpers.Checkpointable):
         return execute_run(run, results, force)
 
 
+OWNED = "owned by "  # execute_run's answer when another live process owns the run
+
+
 def execute_run(run: Run, results: Path, force: bool = False) -> str:
+    """Train the run into its folder: its name, or ``OWNED`` + who owns it (another launcher
+    claimed it between this launch's check and this job's start)."""
     job_id, log = None, None
     with contextlib.suppress(RuntimeError):  # outside a submitit job (debug executor): no id
         job = submitit.JobEnvironment()
         job_id, log = job.job_id, str(job.paths.stderr)
-    run_one(
-        run.algo,
-        run.env,
-        run.steps_per_policy,
-        run.seed,
-        run.folder(results),
-        extra_record={"job_id": job_id, "log": log, "suite": run.suite},
-        force=force,
-        **run.options(),
-    )
+    try:
+        run_one(
+            run.algo,
+            run.env,
+            run.steps_per_policy,
+            run.seed,
+            run.folder(results),
+            extra_record={"job_id": job_id, "log": log, "suite": run.suite},
+            force=force,
+            **run.options(),
+        )
+    except RunOwned as error:
+        return OWNED + error.holder.describe()
     return run.name
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a launch: local jobs were stopped; ``runs`` resume from their checkpoints."""
+
+    def __init__(self, stopped: list[Run], left_running: list[Run]):
+        super().__init__(f"{len(stopped)} runs stopped")
+        self.stopped, self.left_running = stopped, left_running
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc), deepest last."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, frontier = [], [pid]
+    while frontier:
+        below = [c for p in frontier for c in children.get(p, [])]
+        found += below
+        frontier = below
+    return found
+
+
+def kill_local_job(job) -> None:
+    """SIGKILL a submitit local job's controller and everything it started."""
+    process = getattr(job, "_process", None)
+    if process is None:
+        return
+    for pid in [*reversed(descendants(process.pid)), process.pid]:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def sigint_ignored_in_children():
+    """Processes started inside inherit SIGINT ignored (an ignored signal stays ignored across
+    exec, and Python keeps it so), so a terminal's Ctrl-C reaches the launcher alone."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass(frozen=True)
@@ -119,57 +221,92 @@ def launch(
     force: bool = False,
     on_event: Callable[[str, Run, str], None] = lambda kind, run, detail: None,
     slurm: SlurmOptions | None = None,
+    cancel: bool = False,
 ) -> LaunchReport:
-    todo, kept = pending(runs, results, force)
-    report = LaunchReport(skipped=kept)
+    chosen = plan(runs, results, force)
+    report = LaunchReport(skipped=chosen.kept)
+    for run, holder in chosen.owned:
+        report.owned.append((run, holder.describe()))
+        on_event("owned", run, f"skipped: another launcher runs it ({holder.describe()})")
+    for run, error in chosen.corrupt:
+        with contextlib.suppress(FileNotFoundError):  # FileNotFoundError: another launcher moved it
+            moved = quarantine(run.folder(results))
+            report.repaired.append((run, moved))
+            on_event(
+                "damaged", run, f"{error.path.name}: {error.reason}; moved to {moved.name}, running again"
+            )
+    todo = chosen.todo
     if not todo:
         return report
     logs = Path(results) / runs[0].suite / "_logs" / "%j"
     submitter = submitit.AutoExecutor(folder=logs, cluster=executor)
     submitter.update_parameters(timeout_min=60 * 24 * 7, name="gpo-bench")
     queue, active = list(todo), []
-    if executor == "slurm":
-        slurm = slurm or SlurmOptions()
-        # Without accounting storage, submitit warns on every poll that sacct is unavailable and
-        # falls back on its own files, which is all we need.
-        logging.getLogger("submitit").setLevel(logging.ERROR)
-        submitter.update_parameters(
-            timeout_min=slurm.time_min,
-            cpus_per_task=slurm.cpus_per_task,
-            slurm_array_parallelism=slurm.array_parallelism,
-            **({"slurm_partition": slurm.partition} if slurm.partition else {}),
-        )
-        for part in chunks(queue, max_array_size()):
-            jobs = submitter.map_array(RunJob(), part, [results] * len(part), [force] * len(part))
-            active += list(zip(part, jobs))
-            for run in part:
-                on_event("queued", run, "")
-        queue = []
-    while queue or active:
-        while queue and len(active) < max(1, workers):
-            run = queue.pop(0)
-            active.append((run, submitter.submit(RunJob(), run, results, force)))
-            on_event("started", run, "")
-        live = slurm_live_jobs() if executor == "slurm" else None
-        finished = [(run, job) for run, job in active if job.done() or ended(job, live)]
-        if not finished:
-            time.sleep(POLL_SECONDS)
-            continue
-        for run, job in finished:
-            active.remove((run, job))
-            log = str(job.paths.stderr) if hasattr(job, "paths") else ""
-            if not job.done():  # gone from the queue without a result: cancelled or killed
-                report.failed.append((run, log))
-                on_event("failed", run, "ended without a result (cancelled or killed)")
+    try:
+        if executor == "slurm":
+            slurm = slurm or SlurmOptions()
+            # Without accounting storage, submitit warns on every poll that sacct is unavailable
+            # and falls back on its own files, which is all we need.
+            logging.getLogger("submitit").setLevel(logging.ERROR)
+            submitter.update_parameters(
+                timeout_min=slurm.time_min,
+                cpus_per_task=slurm.cpus_per_task,
+                slurm_array_parallelism=slurm.array_parallelism,
+                **({"slurm_partition": slurm.partition} if slurm.partition else {}),
+            )
+            for part in chunks(queue, max_array_size()):
+                jobs = submitter.map_array(RunJob(), part, [results] * len(part), [force] * len(part))
+                active += list(zip(part, jobs))
+                for run in part:
+                    on_event("queued", run, "")
+            queue = []
+        while queue or active:
+            while queue and len(active) < max(1, workers):
+                run = queue.pop(0)
+                with sigint_ignored_in_children():
+                    active.append((run, submitter.submit(RunJob(), run, results, force)))
+                on_event("started", run, "")
+            live = slurm_live_jobs() if executor == "slurm" else None
+            finished = [(run, job) for run, job in active if job.done() or ended(job, live)]
+            if not finished:
+                time.sleep(POLL_SECONDS)
                 continue
-            try:
-                job.result()
-            except Exception as error:  # the run's own run.json holds the error too
-                report.failed.append((run, log))
-                last_line = (str(error).splitlines() or [""])[-1]
-                on_event("failed", run, f"{type(error).__name__}: {last_line}")
-                continue
-            report.done.append(run)
-            final = (read_run(run.folder(results)) or {}).get("final", {})
-            on_event("done", run, f"eval return {final.get('eval_return')}")
+            for run, job in finished:
+                active.remove((run, job))
+                collect(run, job, results, report, on_event)
+    except KeyboardInterrupt:
+        running = [run for run, _ in active]
+        if executor == "slurm":
+            if cancel:
+                for _, job in active:
+                    with contextlib.suppress(Exception):
+                        job.cancel(check=False)
+            raise Interrupted(running if cancel else [], [] if cancel else running) from None
+        for _, job in active:
+            kill_local_job(job)
+        raise Interrupted(running, []) from None
     return report
+
+
+def collect(run: Run, job, results: Path, report: LaunchReport, on_event) -> None:
+    """A finished job's outcome into the report."""
+    log = str(job.paths.stderr) if hasattr(job, "paths") else ""
+    if not job.done():  # gone from the queue without a result: cancelled or killed
+        report.failed.append((run, log))
+        on_event("failed", run, "ended without a result (cancelled or killed)")
+        return
+    try:
+        answer = job.result()
+    except Exception as error:  # the run's own run.json holds the error too
+        report.failed.append((run, log))
+        last_line = (str(error).splitlines() or [""])[-1]
+        on_event("failed", run, f"{type(error).__name__}: {last_line}")
+        return
+    if isinstance(answer, str) and answer.startswith(OWNED):
+        report.owned.append((run, answer.removeprefix(OWNED)))
+        on_event("owned", run, f"skipped: another launcher runs it ({answer.removeprefix(OWNED)})")
+        return
+    report.done.append(run)
+    final = (read_run(run.folder(results)) or {}).get("final", {})
+    value = final.get("eval_return")
+    on_event("done", run, f"eval return {value:.1f}" if isinstance(value, (int, float)) else "")

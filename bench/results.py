@@ -3,11 +3,13 @@ crash leaves either the previous file or the new one, never half of one."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -49,22 +51,79 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
+class CorruptRun(Exception):
+    """A run folder whose files cannot be trusted: ``run.json`` unreadable, or a file it lists
+    missing or different from the checksum recorded when it was written."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = Path(path), reason
+
+
 def read_run(run_dir: Path) -> dict | None:
-    """The run's ``run.json``, or None if it has none yet."""
+    """The run's ``run.json``, or None if it has none yet; CorruptRun if it is not valid JSON."""
+    path = Path(run_dir) / RUN_FILE
     try:
-        return json.loads((Path(run_dir) / RUN_FILE).read_text())
+        text = path.read_text()
     except FileNotFoundError:
         return None
+    try:
+        record = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CorruptRun(path, f"run.json is not valid JSON ({error})") from None
+    if not isinstance(record, dict):
+        raise CorruptRun(path, "run.json is not a JSON object")
+    return record
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, as run.json records it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_files(run_dir: Path, record: dict) -> None:
+    """CorruptRun for the first file of ``record["files"]`` that is missing or changed."""
+    for name, digest in record.get("files", {}).items():
+        path = Path(run_dir) / name
+        if not path.exists():
+            raise CorruptRun(path, "missing (run.json lists it)")
+        if file_digest(path) != digest:
+            raise CorruptRun(path, "checksum differs from the one run.json recorded (damaged or replaced)")
 
 
 def done_record(run_dir: Path) -> dict | None:
-    """The ``run.json`` of a finished run (status done, curve written), else None."""
+    """The ``run.json`` of a finished run (status done, every file it lists intact), else None;
+    CorruptRun if the run's files cannot be trusted. Runs written before checksums were recorded
+    only need their curve to exist."""
     run = read_run(run_dir)
-    return run if run and run.get("status") == "done" and (Path(run_dir) / CURVE_FILE).exists() else None
+    if not run or run.get("status") != "done":
+        return None
+    if "files" in run:
+        verify_files(run_dir, run)
+        return run
+    return run if (Path(run_dir) / CURVE_FILE).exists() else None
 
 
 def is_done(run_dir: Path) -> bool:
+    """Finished and intact (CorruptRun propagates)."""
     return done_record(run_dir) is not None
+
+
+def quarantine(run_dir: Path) -> Path:
+    """Move a damaged run folder aside, never deleting it: ``<folder>.corrupt-<UTC time>``."""
+    run_dir = Path(run_dir)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = run_dir.with_name(f"{run_dir.name}.corrupt-{stamp}")
+    suffix = 0
+    while target.exists():
+        suffix += 1
+        target = run_dir.with_name(f"{run_dir.name}.corrupt-{stamp}-{suffix}")
+    os.replace(run_dir, target)
+    return target
 
 
 def package_versions() -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import socket
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,11 +19,17 @@ import pandas as pd
 from baselines.single import run_single as run_single_baseline
 from bench.algorithms import RunSpec, build_run
 from bench.checkpoint import TorchCheckpointer
+from bench.lease import claim, live_owner
 from bench.results import (
     CURVE_FILE,
     RUN_FILE,
+    CorruptRun,
+    done_record,
+    file_digest,
     git_commit,
+    is_done,
     package_versions,
+    quarantine,
     read_run,
     write_json,
     write_parquet,
@@ -86,35 +93,63 @@ def run_one(
         **(extra_record or {}),
     }
     fingerprint = json.dumps(record["config"], sort_keys=True, default=str)
-    checkpointer = TorchCheckpointer(out, fingerprint)
-    if force:
-        checkpointer.clear()
-    previous = read_run(out)
-    record["attempt"] = 1 + int((previous or {}).get("attempt", 0)) if not force else 1
-    write_json(out / RUN_FILE, record)
-    start = time.perf_counter()
-    try:
-        tables = execute(spec, checkpointer)
-    except BaseException as error:
-        write_json(out / RUN_FILE, {**record, "status": "failed", "error": repr(error), "end": now()})
-        raise
-    for name, frame in tables.items():
-        write_parquet(out / name, frame)
-    curve = tables[CURVE_FILE]
-    write_json(
-        out / RUN_FILE,
-        {
-            **record,
-            "status": "done",
-            "end": now(),
-            "seconds": time.perf_counter() - start,
-            "resumed_from": checkpointer.resumed,
-            "final": {
-                "env_steps": int(curve["env_steps"].iloc[-1]),
-                "eval_return": float(curve["eval_return"].dropna().iloc[-1])
-                if curve["eval_return"].notna().any()
-                else None,
+    out = Path(out)
+    set_aside_if_corrupt(out)
+    with claim(out) as lease:  # RunOwned if another live process is running it
+        if not force and is_done(out):
+            return out  # another launcher finished it while this one waited
+        lease.log_training()
+        checkpointer = TorchCheckpointer(out, fingerprint)
+        if force:
+            checkpointer.clear()
+        previous = read_run(out)
+        record["attempt"] = 1 + int((previous or {}).get("attempt", 0)) if not force else 1
+        write_json(out / RUN_FILE, record)
+        start = time.perf_counter()
+        try:
+            tables = execute(spec, checkpointer)
+        except BaseException as error:
+            write_json(out / RUN_FILE, {**record, "status": "failed", "error": repr(error), "end": now()})
+            raise
+        for name, frame in tables.items():
+            write_parquet(out / name, frame)
+        curve = tables[CURVE_FILE]
+        write_json(
+            out / RUN_FILE,
+            {
+                **record,
+                "status": "done",
+                "end": now(),
+                "seconds": time.perf_counter() - start,
+                "resumed_from": checkpointer.resumed,
+                "final": {
+                    "env_steps": int(curve["env_steps"].iloc[-1]),
+                    "eval_return": float(curve["eval_return"].dropna().iloc[-1])
+                    if curve["eval_return"].notna().any()
+                    else None,
+                },
+                # What the run wrote, for status to verify (bench.results.verify_files).
+                "files": {name: file_digest(out / name) for name in tables},
             },
-        },
-    )
+        )
     return out
+
+
+def set_aside_if_corrupt(out: Path) -> Path | None:
+    """Move a run folder whose files cannot be trusted aside (never deleting it) so the run can
+    start afresh; says so in one line on stderr. Returns where it went. A folder that a live
+    process is running is left alone (its owner is rewriting it)."""
+    try:
+        done_record(out)
+    except CorruptRun as error:
+        if live_owner(out) is not None:
+            return None
+        try:
+            moved = quarantine(out)
+        except FileNotFoundError:  # another launcher moved it first
+            return None
+        print(
+            f"gpo-bench: {error.path} is damaged ({error.reason}); moved the run to {moved}", file=sys.stderr
+        )
+        return moved
+    return None

@@ -23,7 +23,7 @@ from pathlib import Path
 import tomllib
 
 from bench.algorithms import ALGORITHMS, RunSpec, build_run
-from bench.results import done_record
+from bench.results import CorruptRun, done_record
 
 FIELDS = ("description", "algorithms", "envs", "seeds", "steps_per_policy", "population", "rounds")
 
@@ -72,12 +72,24 @@ class Run:
     def finished(self, results: Path) -> str | None:
         """``done`` if its folder holds this run finished; ``other`` if it holds a finished run of
         another configuration (another budget, population, rounds ...), which never counts as
-        this run and is never replaced without --force; None if nothing finished is there."""
-        record = done_record(self.folder(results))
+        this run and is never replaced without --force; ``corrupt`` if its files cannot be
+        trusted (``corruption`` says which); None if nothing finished is there."""
+        try:
+            record = done_record(self.folder(results))
+        except CorruptRun:
+            return "corrupt"
         if record is None:
             return None
         other = "config" in record and _comparable(record["config"]) != self.configuration()
         return "other" if other else "done"
+
+    def corruption(self, results: Path) -> CorruptRun | None:
+        """What is damaged in the run's folder, if anything."""
+        try:
+            done_record(self.folder(results))
+        except CorruptRun as error:
+            return error
+        return None
 
 
 @dataclass(frozen=True)

@@ -165,5 +165,6 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys):
         assert main(["aggregate", "--suite", str(path), "--results", str(results), *args]) == 2
         err = capsys.readouterr().err
         assert expected in err and err.count("\n") == 1
+    (tmp_path / "empty").mkdir()
     assert main(["aggregate", "--suite", "smoke", "--results", str(tmp_path / "empty")]) == 2
     assert "no finished run" in capsys.readouterr().err

@@ -62,6 +62,36 @@ def test_gpo_resumes_from_a_round_boundary_bit_for_bit(tmp_path):
     assert comparable(resumed) == expected
 
 
+def test_a_truncated_checkpoint_is_moved_aside_and_the_run_resumes_from_the_previous_one(tmp_path, capsys):
+    from gpo.parallel import TaskPool
+
+    expected = comparable(GPO(tiny()).run())
+    saver = TorchCheckpointer(tmp_path, "fp", every_seconds=0.0)
+    interrupted = GPO(tiny())
+    saver.load("gpo")
+    for _ in range(2):  # two round boundaries: the second checkpoint replaces the first
+        interrupted.run_round(TaskPool(1))
+        saver.offer("gpo", interrupted.state_dict)
+    current, previous = tmp_path / "checkpoint-gpo.pt", tmp_path / "checkpoint-gpo.prev.pt"
+    assert previous.exists() and previous.read_bytes() != current.read_bytes()
+    current.write_bytes(current.read_bytes()[:200])  # cut off, as by a full disk or a dying node
+
+    checkpointer = TorchCheckpointer(tmp_path, "fp")
+    resumed = GPO(tiny()).run(checkpointer)
+    assert comparable(resumed) == expected
+    assert checkpointer.resumed == ["gpo (previous)"]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "checkpoint-gpo.pt cannot be loaded" in err[0]
+    assert list(tmp_path.glob("checkpoint-gpo.pt.unreadable-*"))  # kept, not deleted
+
+
+def test_with_no_loadable_checkpoint_the_run_starts_afresh(tmp_path, capsys):
+    (tmp_path / "checkpoint-gpo.pt").write_bytes(b"PK\x03\x04 not a whole zip")
+    checkpointer = TorchCheckpointer(tmp_path, "fp")
+    assert comparable(GPO(tiny()).run(checkpointer)) == comparable(GPO(tiny()).run())
+    assert checkpointer.resumed == [] and "cannot be loaded" in capsys.readouterr().err
+
+
 def test_a_checkpoint_of_another_configuration_is_ignored(tmp_path):
     saver = TorchCheckpointer(tmp_path, "config A", every_seconds=0.0)
     saver.load("trainer")

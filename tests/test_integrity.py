@@ -1,0 +1,218 @@
+"""Results that survive: damaged files are found, named, set aside and rerun; a run has one owner
+at a time; Ctrl-C stops local runs without a traceback and they resume; a missing results folder
+is an error."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.lease import LEASE_FILE, RunOwned, claim, live_owner
+
+TINY = """
+description = "two quick PPO runs"
+algorithms = ["ppo"]
+envs = ["InvertedPendulum-v5"]
+seeds = 2
+steps_per_policy = {steps}
+population = 2
+rounds = 2
+"""
+
+
+def gpo_bench(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True, env=env)
+
+
+def tiny_suite(tmp_path: Path, steps: int = 4096) -> tuple[str, Path]:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY.format(steps=steps))
+    return str(path), tmp_path / "results"
+
+
+def folder(results: Path, seed: int) -> Path:
+    return results / "tiny" / "ppo" / "InvertedPendulum-v5" / f"seed{seed}"
+
+
+def trainings(run_dir: Path) -> int:
+    log = run_dir / "claims.log"
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def one_line_no_traceback(text: str) -> None:
+    assert "Traceback" not in text and len(text.strip().splitlines()) == 1, text
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished two-run study, copied fresh for each test that damages it."""
+    base = tmp_path_factory.mktemp("finished")
+    suite, results = tiny_suite(base)
+    done = gpo_bench("run", "--suite", suite, "--results", str(results), "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    return base
+
+
+@pytest.fixture
+def study(finished, tmp_path):
+    subprocess.run(["cp", "-r", f"{finished}/.", str(tmp_path)], check=True)
+    suite, results = tiny_suite(tmp_path)
+    return suite, results
+
+
+def test_a_finished_run_records_the_checksum_of_every_file_it_wrote(study):
+    _, results = study
+    record = json.loads((folder(results, 0) / "run.json").read_text())
+    assert set(record["files"]) == {"curve.parquet"}
+    assert trainings(folder(results, 0)) == 1 and not (folder(results, 0) / LEASE_FILE).exists()
+
+
+def test_a_truncated_run_json_is_named_left_out_and_rerun_after_moving_it_aside(study):
+    suite, results = study
+    damaged = folder(results, 0) / "run.json"
+    damaged.write_bytes(damaged.read_bytes()[:50])
+
+    status = gpo_bench("status", "--suite", suite, "--results", str(results))
+    assert status.returncode == 0 and "Traceback" not in status.stderr
+    lines = status.stdout.splitlines()
+    assert lines[0].startswith("corrupt") and str(damaged) in lines[0] and lines[1].startswith("done")
+
+    for command in ("aggregate", "plot"):
+        result = gpo_bench(command, "--suite", suite, "--results", str(results))
+        assert result.returncode == 2 and str(damaged) in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    final = pd.read_parquet(results / "tiny" / "tables" / "final.parquet")
+    assert set(final["seeds"]) == {1} and set(final["seeds_asked"]) == {2}  # the intact run alone
+
+    rerun = gpo_bench("run", "--suite", suite, "--results", str(results))
+    assert rerun.returncode == 0 and "Traceback" not in rerun.stderr
+    assert "damaged" in rerun.stdout and "moved to seed0.corrupt-" in rerun.stdout
+    aside = list(folder(results, 0).parent.glob("seed0.corrupt-*"))
+    assert len(aside) == 1 and len((aside[0] / "run.json").read_bytes()) == 50  # kept as found
+    assert json.loads(damaged.read_text())["status"] == "done" and trainings(folder(results, 1)) == 1
+
+
+def test_a_garbage_curve_is_corrupt_not_done_and_the_run_is_rerun(study):
+    suite, results = study
+    curve = folder(results, 1) / "curve.parquet"
+    curve.write_bytes(b"this is not parquet" * 10)
+
+    status = gpo_bench("status", "--suite", suite, "--results", str(results))
+    line = status.stdout.splitlines()[1]
+    assert line.startswith("corrupt") and "curve.parquet" in line and "checksum" in line
+
+    rerun = gpo_bench("run", "--suite", suite, "--results", str(results))
+    assert rerun.returncode == 0 and "1 done now, 1 done before" in rerun.stdout
+    assert pd.read_parquet(curve)["env_steps"].iloc[-1] == 4096
+    assert list(folder(results, 1).parent.glob("seed1.corrupt-*"))
+
+
+@pytest.mark.parametrize("command", ["status", "aggregate", "plot"])
+def test_a_results_folder_that_does_not_exist_is_one_line_and_exit_2(tmp_path, command):
+    suite, _ = tiny_suite(tmp_path)
+    result = gpo_bench(command, "--suite", suite, "--results", str(tmp_path / "no" / "such"))
+    assert result.returncode == 2 and "no results folder" in result.stderr
+    one_line_no_traceback(result.stderr)
+
+
+def test_a_live_lease_refuses_a_second_claim_and_a_dead_ones_is_taken_over(tmp_path):
+    run_dir = tmp_path / "run"
+    with claim(run_dir) as lease:
+        assert live_owner(run_dir).pid == os.getpid() and lease.held()
+        with pytest.raises(RunOwned, match=f"pid {os.getpid()}"):
+            claim(run_dir)
+    assert not (run_dir / LEASE_FILE).exists()
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that no longer runs
+    (run_dir / LEASE_FILE).write_text(
+        json.dumps({"host": os.uname().nodename, "pid": dead.pid, "job_id": None, "token": "t"})
+    )
+    assert live_owner(run_dir) is None
+    with claim(run_dir) as lease:
+        assert lease.held() and live_owner(run_dir).pid == os.getpid()
+
+
+@pytest.mark.slow
+def test_two_concurrent_runs_train_every_run_exactly_once(tmp_path):
+    suite, results = tiny_suite(tmp_path, steps=16384)
+    command = [sys.executable, "-m", "bench.cli", "run", "--suite", suite, "--results", str(results)]
+    launchers = [
+        subprocess.Popen(
+            [*command, "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [launcher.communicate(timeout=600) for launcher in launchers]
+    for launcher, (_out, err) in zip(launchers, outputs):
+        assert launcher.returncode == 0 and "Traceback" not in err, err
+    for seed in (0, 1):
+        assert trainings(folder(results, seed)) == 1
+        assert json.loads((folder(results, seed) / "run.json").read_text())["status"] == "done"
+    said = "".join(out for out, _ in outputs)
+    assert said.count("done    ppo/") + said.count("owned   ppo/") == 4  # each run, by each launcher
+
+
+def processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_local_runs_without_a_traceback_and_they_resume(tmp_path):
+    suite, results = tiny_suite(tmp_path, steps=61440)
+    env = {**os.environ, "GPO_BENCH_CHECKPOINT_SECONDS": "0"}
+    launcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.cli",
+            "run",
+            "--suite",
+            suite,
+            "--results",
+            str(results),
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    deadline = time.monotonic() + 180
+    while not all(list(folder(results, s).glob("checkpoint-*.pt")) for s in (0, 1)):
+        assert time.monotonic() < deadline and launcher.poll() is None
+        time.sleep(0.1)
+    os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    out, err = launcher.communicate(timeout=60)
+    assert launcher.returncode == 130
+    one_line_no_traceback(err)
+    assert "stopped 2 runs" in err and "resumes them from their checkpoints" in err
+    time.sleep(0.5)
+    assert processes_mentioning(str(results)) == []  # no job left behind
+    assert all(
+        json.loads((folder(results, s) / "run.json").read_text())["status"] == "running" for s in (0, 1)
+    )
+    logs = "".join(p.read_text() for p in (results / "tiny" / "_logs").glob("*/*.err"))
+    assert "KeyboardInterrupt" not in logs
+
+    again = gpo_bench("run", "--suite", suite, "--results", str(results), "--workers", "2", env=env)
+    assert again.returncode == 0 and "2 done now" in again.stdout, again.stderr
+    for seed in (0, 1):
+        record = json.loads((folder(results, seed) / "run.json").read_text())
+        assert record["status"] == "done" and record["resumed_from"] and record["attempt"] == 2
