@@ -14,6 +14,7 @@ from gpo.curves import population_row
 from gpo.parallel import TaskPool, single_threaded
 from gpo.policy import PolicyConfig
 from gpo.ppo import PPOConfig
+from gpo.progress import emit_from_workers
 from gpo.seeding import derive_seed
 from gpo.trainer import Checkpointer, TrainConfig, train
 
@@ -72,6 +73,7 @@ def run_single(config: SingleConfig, checkpointer: Checkpointer | None = None) -
         )
     finally:
         pool.close()
+    emit_from_workers(config.workers, config.population * config.steps_per_policy)
     # Members share budget and iteration sizes, so their rows line up iteration by iteration.
     curve = [{"iteration": rows[0]["iteration"], **population_row(list(rows))} for rows in zip(*curves)]
     final = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -40,6 +41,37 @@ def known_env(env_id: str) -> None:
         raise BadInput(f"--env: unknown environment {env_id!r}; MuJoCo tasks: {', '.join(mujoco)}")
 
 
+TENSORBOARD_HELP = "also write TensorBoard event files under each run's folder (or GPO_BENCH_TENSORBOARD=1)"
+PROGRESS_HELP = "seconds between progress lines when stdout is not a terminal (default 30)"
+
+
+def progress_interval(seconds: float | None) -> float:
+    if seconds is None:
+        seconds = float(os.environ.get("GPO_BENCH_PROGRESS_SECONDS", 30.0))
+    if seconds <= 0:
+        raise BadInput(f"--progress-seconds must be > 0, got {seconds}")
+    return seconds
+
+
+def check_tensorboard(wanted: bool) -> None:
+    if wanted:
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            raise BadInput(
+                "--tensorboard needs the tensorboard package: pip install 'gpo-bench[tensorboard]'"
+            ) from None
+
+
+def default_workers(runs: int) -> int:
+    """The cores this process may use (each run is single-threaded), capped by the runs."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, runs))
+
+
 @app.command()
 def train(
     algo: str = typer.Option("ppo", help=f"one of {', '.join(ALGORITHMS)}"),
@@ -51,9 +83,14 @@ def train(
     workers: int = typer.Option(1, help="worker processes for a population's members"),
     out: Path = typer.Option(Path("results/train"), help="folder for curve.parquet and run.json"),
     force: bool = typer.Option(False, "--force", help="overwrite a finished run"),
+    tensorboard: bool = typer.Option(False, "--tensorboard", help=TENSORBOARD_HELP),
+    progress_seconds: float = typer.Option(None, help=PROGRESS_HELP),
 ) -> None:
-    """Run one algorithm on one task with one seed and write its results."""
+    """Run one algorithm on one task with one seed and write its results (a progress bar on a
+    terminal, a progress line every --progress-seconds elsewhere)."""
     from bench.lease import RunOwned
+    from bench.progress import LiveDisplay, one_decimal
+    from bench.results import read_run
     from bench.runner import run_one
 
     if algo not in ALGORITHMS:
@@ -66,6 +103,8 @@ def train(
         if value < 1:
             raise BadInput(f"{name} must be >= 1, got {value}")
     known_env(env)
+    every = progress_interval(progress_seconds)
+    check_tensorboard(tensorboard)
     try:
         finished = is_done(out)
     except CorruptRun:
@@ -73,15 +112,34 @@ def train(
     if finished and not force:
         typer.echo(f"{out} holds a finished run; nothing to do (--force overwrites it)")
         return
+    display = LiveDisplay(total_runs=1, finished=0, every=every)
+
+    def show(progress: dict) -> None:
+        display.update(f"{algo}/{env}/seed{seed}", progress)
+        display.tick()
+
     try:
         run_one(
-            algo, env, steps, seed, out, force=force, population=population, workers=workers, rounds=rounds
+            algo,
+            env,
+            steps,
+            seed,
+            out,
+            force=force,
+            listeners=(show,),
+            tensorboard=tensorboard,
+            population=population,
+            workers=workers,
+            rounds=rounds,
         )
     except ValueError as error:  # configuration rejected on construction
         raise BadInput(str(error)) from None
     except RunOwned as error:
         raise BadInput(f"{error}; not started (a run has one owner at a time)") from None
-    typer.echo(f"done: {out}")
+    finally:
+        display.close()
+    final = (read_run(out) or {}).get("final", {})
+    typer.echo(f"done: {out}  eval return {one_decimal(final.get('eval_return'))}")
 
 
 EXECUTORS = ("local", "debug", "slurm")
@@ -121,7 +179,9 @@ def run(
     env: list[str] = typer.Option(None, help="only these environments of the suite"),
     seeds: int = typer.Option(None, help="seeds 0..N-1 instead of the suite's"),
     steps: int = typer.Option(None, help="per-policy budget instead of the suite's"),
-    workers: int = typer.Option(1, help="runs executing at once on this machine"),
+    workers: int = typer.Option(
+        None, help="runs executing at once on this machine (default: the cores this process may use)"
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="list what would run, run nothing"),
     force: bool = typer.Option(False, "--force", help="run finished runs again"),
     partition: str = typer.Option(None, help="SLURM partition (default: the cluster's)"),
@@ -131,6 +191,8 @@ def run(
     cancel: bool = typer.Option(
         False, "--cancel", help="on Ctrl-C, cancel the SLURM jobs too (default: they keep running)"
     ),
+    tensorboard: bool = typer.Option(False, "--tensorboard", help=TENSORBOARD_HELP),
+    progress_seconds: float = typer.Option(None, help=PROGRESS_HELP),
 ) -> int:
     """Launch a suite's runs; finished runs are skipped, failed and damaged ones run again, runs
     another live launcher owns are skipped. Ctrl-C stops local runs (they resume next time)."""
@@ -138,8 +200,10 @@ def run(
 
     if executor not in EXECUTORS:
         raise BadInput(f"--executor: unknown {executor!r}; accepted: {', '.join(EXECUTORS)}")
+    every = progress_interval(progress_seconds)
+    check_tensorboard(tensorboard)
     for flag, value in (
-        ("--workers", workers),
+        ("--workers", 1 if workers is None else workers),
         ("--time-min", time_min),
         ("--cpus-per-task", cpus_per_task),
         ("--array-parallelism", array_parallelism),
@@ -173,17 +237,28 @@ def run(
         hours = steps_total / STEPS_PER_CORE_SECOND / 3600
         typer.echo(f"{len(todo)} to run, {len(kept)} already done; about {hours:.1f} core-hours")
         return 0
+    from bench.progress import LiveDisplay, read_progress
+
     total = len(runs)
-    counter = {"finished": len(kept)}
+    if workers is None:
+        workers = default_workers(len(todo))
+    if tensorboard:
+        os.environ["GPO_BENCH_TENSORBOARD"] = "1"  # local jobs and SLURM jobs inherit it
+    display = LiveDisplay(total, len(kept), every)
 
     def progress(kind: str, r, detail: str) -> None:
         if kind in ("done", "failed", "owned"):
-            counter["finished"] += 1
-        typer.echo(f"[{counter['finished']}/{total}] {kind:<8}{r.name}  {detail}".rstrip())
+            display.run_ended(r.name)
+        display.print(f"[{display.finished}/{total}] {kind:<8}{r.name}  {detail}".rstrip())
+
+    def poll(active) -> None:
+        for r in active:
+            display.update(r.name, read_progress(r.folder(results)))
+        display.tick()
 
     slurm = SlurmOptions(partition, time_min, cpus_per_task, array_parallelism)
     try:
-        report = launch(runs, results, executor, workers, force, progress, slurm, cancel)
+        report = launch(runs, results, executor, workers, force, progress, slurm, cancel, poll)
     except Interrupted as stop:
         if stop.left_running:
             typer.echo(
@@ -199,6 +274,8 @@ def run(
                 err=True,
             )
         return 130
+    finally:
+        display.close()
     owned = f", {len(report.owned)} owned by another launcher" if report.owned else ""
     typer.echo(
         f"{len(report.done)} done now, {len(report.skipped)} done before, {len(report.failed)} failed{owned}"
@@ -212,22 +289,42 @@ def run(
 def status(
     suite: str = typer.Option(..., help="a shipped suite's name or a TOML file's path"),
     results: Path = typer.Option(None, help="results folder (default ./results or $GPO_BENCH_RESULTS)"),
-) -> None:
-    """Every run of a suite: done, other (configuration), corrupt (with the file), running (with
-    its owner), failed (with its error) or missing."""
+    watch: bool = typer.Option(False, "--watch", help="refresh in place until Ctrl-C"),
+    interval: float = typer.Option(2.0, help="seconds between refreshes with --watch"),
+) -> int:
+    """Every run of a suite: done, running (percent, ETA, latest return, heartbeat age), stalled
+    (its heartbeat went stale), failed (with its error), corrupt (with the file), other
+    (configuration) or missing; then a summary line with the suite's ETA."""
+    results = results_dir(results, must_exist=True)
+    chosen = selected_suite(suite)
+    if interval <= 0:
+        raise BadInput(f"--interval must be > 0 seconds, got {interval}")
+    if not watch:
+        typer.echo("\n".join(status_lines(chosen, results)))
+        return 0
+    try:
+        while True:
+            lines = status_lines(chosen, results)
+            typer.echo("\033[H\033[J" + "\n".join(lines) + f"\n(every {interval:g} s; Ctrl-C stops)")
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return 0
+
+
+def status_lines(chosen, results: Path) -> list[str]:
     from bench.lease import live_owner
+    from bench.progress import describe, duration, one_decimal, read_progress, stall_seconds
     from bench.results import read_run
 
-    results = results_dir(results, must_exist=True)
-    for r in selected_suite(suite).runs():
+    lines, counts, left, rates = [], {}, 0, []
+    for r in chosen.runs():
         folder = r.folder(results)
         damage = r.corruption(results)
         record = None if damage and damage.path.name == "run.json" else read_run(folder)
         finished = r.finished(results)
-        holder = live_owner(folder)
-        if holder is not None:
-            state, detail = "running", f"by {holder.describe()}"
-        elif damage is not None:
+        budget = r.spec().env_steps
+        progress = read_progress(folder) if record and record.get("status") == "running" else None
+        if damage is not None:
             state, detail = (
                 "corrupt",
                 f"{damage.path}: {damage.reason} (`gpo-bench run` moves it aside and reruns)",
@@ -235,15 +332,39 @@ def status(
         elif finished == "other":
             state, detail = "other", "finished with another configuration than the suite's (--force: rerun)"
         elif finished == "done":
-            value = record.get("final", {}).get("eval_return")
-            state, detail = "done", f"eval return {value:.1f}" if isinstance(value, (int, float)) else ""
+            state, detail = "done", f"eval return {one_decimal(record.get('final', {}).get('eval_return'))}"
         elif record is None:
             state, detail = "missing", ""
         elif record.get("status") == "failed":
             state, detail = "failed", f"{record.get('error', '')}  log: {record.get('log') or '-'}"
+        elif progress is not None and progress["age"] <= stall_seconds():
+            holder = live_owner(folder)
+            owner = f", {holder.host} pid {holder.pid}" if holder else ""
+            job = f" job {progress['job_id']}" if progress.get("job_id") else ""
+            state, detail = (
+                "running",
+                f"{describe(progress)}; heartbeat {progress['age']:.0f} s ago{owner}{job}",
+            )
+            rates.append(progress.get("steps_per_second") or 0.0)
         else:
-            state, detail = "stopped", f"since {record.get('start')}; no live owner (resumes on the next run)"
-        typer.echo(f"{state:<8}{r.name}  {detail}".rstrip())
+            age = f"heartbeat {duration(progress['age'])} old" if progress else "no heartbeat"
+            held = live_owner(folder)
+            gone = "its process is hung" if held else "its process is gone"
+            state, detail = "stalled", f"{age}; {gone} (`gpo-bench run` resumes it from its checkpoint)"
+        if state not in ("done", "other"):
+            left += budget - (progress["env_steps"] if progress and state == "running" else 0)
+        counts[state] = counts.get(state, 0) + 1
+        lines.append(f"{state:<8}{r.name}  {detail}".rstrip())
+    order = ("done", "running", "stalled", "failed", "missing", "corrupt", "other")
+    summary = ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
+    running = counts.get("running", 0)
+    if left and running and any(rates):
+        per_run = sum(rates) / len(rates)
+        summary += f"; suite ETA {duration(left / (per_run * running))} on the {running} cores it has"
+    elif left:
+        summary += f"; {left:,} env steps left, none running"
+    lines.append(f"{len(lines)} runs: {summary}")
+    return lines
 
 
 METRIC_HELP = "train (best member's training return) or eval (deterministic evaluation)"

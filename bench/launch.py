@@ -222,7 +222,10 @@ def launch(
     on_event: Callable[[str, Run, str], None] = lambda kind, run, detail: None,
     slurm: SlurmOptions | None = None,
     cancel: bool = False,
+    on_poll: Callable[[list[Run]], None] = lambda active: None,
 ) -> LaunchReport:
+    """Run what ``plan`` says; ``on_event`` hears of every start, end and skip, ``on_poll`` gets
+    the active runs at every poll (for live progress)."""
     chosen = plan(runs, results, force)
     report = LaunchReport(skipped=chosen.kept)
     for run, holder in chosen.owned:
@@ -268,6 +271,7 @@ def launch(
                 on_event("started", run, "")
             live = slurm_live_jobs() if executor == "slurm" else None
             finished = [(run, job) for run, job in active if job.done() or ended(job, live)]
+            on_poll([run for run, _ in active])
             if not finished:
                 time.sleep(POLL_SECONDS)
                 continue

@@ -11,6 +11,7 @@ import json
 import socket
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from baselines.single import run_single as run_single_baseline
 from bench.algorithms import RunSpec, build_run
 from bench.checkpoint import TorchCheckpointer
 from bench.lease import claim, live_owner
+from bench.progress import Heartbeat, TensorBoard, tensorboard_requested
 from bench.results import (
     CURVE_FILE,
     RUN_FILE,
@@ -35,6 +37,7 @@ from bench.results import (
     write_parquet,
 )
 from gpo.gpo import GPO
+from gpo.progress import reporting
 from gpo.trainer import train
 
 
@@ -73,10 +76,14 @@ def run_one(
     out: Path,
     extra_record: dict | None = None,
     force: bool = False,
+    listeners: tuple[Callable[[dict], None], ...] = (),
+    tensorboard: bool = False,
     **options,
 ) -> Path:
     """Run ``algo`` on ``env_id`` (``steps`` per policy) and write the results into ``out``,
-    resuming from the run's checkpoint if an earlier attempt left one (``force``: start afresh)."""
+    resuming from the run's checkpoint if an earlier attempt left one (``force``: start afresh).
+    While it trains, ``progress.json`` is its heartbeat (``listeners`` get each one);
+    ``tensorboard`` (or ``GPO_BENCH_TENSORBOARD=1``) writes TensorBoard event files too."""
     spec = build_run(algo, env_id, steps, seed, **options)  # ValueError before anything is written
     record = {
         "algo": algo,
@@ -106,13 +113,21 @@ def run_one(
         record["attempt"] = 1 + int((previous or {}).get("attempt", 0)) if not force else 1
         write_json(out / RUN_FILE, record)
         start = time.perf_counter()
+        board = TensorBoard(out) if (tensorboard or tensorboard_requested()) else None
+        heartbeat = Heartbeat(out, spec.env_steps, listeners=listeners).with_tensorboard(board)
         try:
-            tables = execute(spec, checkpointer)
+            with heartbeat, reporting(heartbeat):
+                tables = execute(spec, checkpointer)
         except BaseException as error:
             write_json(out / RUN_FILE, {**record, "status": "failed", "error": repr(error), "end": now()})
+            if board is not None:
+                board.close()
             raise
         for name, frame in tables.items():
             write_parquet(out / name, frame)
+        if board is not None:
+            board.tables(tables)
+            board.close()
         curve = tables[CURVE_FILE]
         write_json(
             out / RUN_FILE,

@@ -43,6 +43,7 @@ from gpo.parallel import TaskPool, single_threaded
 from gpo.policy import PolicyConfig
 from gpo.population import Member, PopulationSpec
 from gpo.ppo import PPOConfig
+from gpo.progress import emit, emit_from_workers
 from gpo.seeding import derive_seed
 from gpo.selection import SelectionConfig, beta_at, divergence_matrix, select_pairs
 from gpo.trainer import Checkpointer
@@ -154,6 +155,8 @@ class GPO:
         self.members = [result.state for result in mutated]
         eval_returns = [result.eval_return for result in mutated]
         self._add_mutation_rows(mutated, start)
+        in_workers = pool.workers if neighbours is None else 1  # mutate_together runs here
+        emit_from_workers(in_workers, steps * cfg.population, eval_return=best_of(eval_returns))
         t_mutation = time.perf_counter() - start
         members = [Member.from_state(self.spec, state) for state in self.members]
         returns = np.array([member.fitness_return for member in members])
@@ -249,6 +252,7 @@ class GPO:
             )
         self.members = [child.state for child in children]
         self.env_steps += sum(child.env_steps for child in children)
+        emit(sum(child.env_steps for child in children))
         self.curve.append(
             {
                 "round": k,
@@ -289,6 +293,7 @@ class GPO:
             saved = checkpointer.load("gpo")
             if saved is not None:
                 self.load_state_dict(saved)
+                emit(self.env_steps)  # what earlier attempts did counts towards the budget
         pool = TaskPool(self.config.workers)
         try:
             while not self.done:

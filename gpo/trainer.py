@@ -25,6 +25,7 @@ from gpo.evaluation import evaluate
 from gpo.learner import Batch, Learner
 from gpo.policy import ActorCritic, PolicyConfig
 from gpo.ppo import PPO, PPOConfig
+from gpo.progress import emit
 from gpo.rollout import Rollout, RolloutCollector, make_vector_env
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -132,6 +133,7 @@ class Trainer:
         self.episodes.add(rollout.episode_returns, rollout.episode_lengths)
         self.recent_returns.extend(rollout.episode_returns)
         self.wall_seconds += time.perf_counter() - start
+        emit(rollout.n_steps, np.mean(rollout.episode_returns) if rollout.episode_returns else None)
         return rollout
 
     def update(self, rollout: Rollout, extra: Sequence[Batch] = ()) -> dict | None:
@@ -148,6 +150,7 @@ class Trainer:
                 self.agent, self.eval_env, cfg.eval_episodes, cfg.seed + EVAL_SEED_OFFSET
             )
             eval_return, self.eval_steps = float(np.mean(returns)), self.eval_steps + steps
+            emit(eval_return=eval_return)
         self.wall_seconds += time.perf_counter() - start
         crossed = self.env_steps // cfg.log_every_steps > self._last_logged // cfg.log_every_steps
         if not (crossed or evaluate_now or self.done):
@@ -173,6 +176,7 @@ class Trainer:
             saved = checkpointer.load(name)
             if saved is not None:
                 self.load_state_dict(saved)
+                emit(self.env_steps)  # what earlier attempts did counts towards the budget
         while not self.done:
             self.step()
             if checkpointer is not None and not self.done:

@@ -102,3 +102,30 @@ def test_a_cancelled_array_task_is_the_only_run_launched_again_and_it_resumes(tm
     assert "1 done now, 3 done before, 0 failed" in again.stdout
     record = json.loads((folder / "run.json").read_text())
     assert record["status"] == "done" and record["resumed_from"] == ["gpo"] and record["attempt"] == 2
+
+
+@pytest.mark.slow
+def test_a_second_launch_while_an_array_runs_skips_the_runs_it_owns_and_nothing_trains_twice(tmp_path):
+    command = [
+        *("run", "--suite", "smoke", "--executor", "slurm", "--results", str(tmp_path)),
+        *("--steps", "40960", "--time-min", "10"),
+    ]
+    first = subprocess.Popen(
+        [sys.executable, "-m", "bench.cli", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    runs = load_suite("smoke").narrowed(steps_per_policy=40960).runs()
+    deadline = time.monotonic() + 240
+    while not any((r.folder(tmp_path) / "lease.json").exists() for r in runs):
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.2)
+    second = gpo_bench(*command)  # a user resubmitting while the array runs
+    stdout, stderr = first.communicate(timeout=600)
+    assert first.returncode == 0 and second.returncode == 0, stdout + stderr + second.stdout + second.stderr
+    assert "owned   " in second.stdout and "another launcher runs it" in second.stdout
+    for run in runs:
+        folder = run.folder(tmp_path)
+        assert json.loads((folder / "run.json").read_text())["status"] == "done"
+        assert len((folder / "claims.log").read_text().splitlines()) == 1  # trained exactly once

@@ -1,0 +1,51 @@
+"""Progress reports from inside a run, for whoever is listening (a heartbeat file, a progress bar).
+
+The algorithm calls :func:`emit` as it consumes env steps; a caller that wants to listen wraps the
+run in ``with reporting(sink):``. Without a listener ``emit`` costs one lookup. The sink lives in a
+context variable of the process that set it, so work done in other worker processes
+(``gpo.parallel.TaskPool`` with W > 1) reports nothing from there: its owner emits the steps when
+the work comes back (``emit_from_workers``), so the total is the same for any W, only coarser.
+
+``steps`` are increments of the run's env-step budget (every step any member, hybrid or child
+takes); ``train_return`` and ``eval_return`` are the latest values, if known.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from typing import Protocol
+
+
+class ProgressSink(Protocol):
+    def __call__(self, steps: int, train_return: float | None, eval_return: float | None) -> None: ...
+
+
+_sink: contextvars.ContextVar[ProgressSink | None] = contextvars.ContextVar("gpo_progress", default=None)
+
+
+@contextlib.contextmanager
+def reporting(sink: ProgressSink) -> Iterator[None]:
+    token = _sink.set(sink)
+    try:
+        yield
+    finally:
+        _sink.reset(token)
+
+
+def emit(steps: int = 0, train_return: float | None = None, eval_return: float | None = None) -> None:
+    sink = _sink.get()
+    if sink is not None:
+        sink(int(steps), _finite(train_return), _finite(eval_return))
+
+
+def emit_from_workers(workers: int, steps: int, **returns: float | None) -> None:
+    """Steps done in worker processes (reported here only when they ran elsewhere: W > 1)."""
+    emit(steps if workers > 1 else 0, **returns)
+
+
+def _finite(value: float | None) -> float | None:
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return None
+    return float(value)

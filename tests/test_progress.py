@@ -1,0 +1,142 @@
+"""Progress: heartbeat files, progress lines, status with percent/ETA/stalled, TensorBoard events."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.cli import default_workers
+from bench.progress import PROGRESS_FILE, read_progress
+from bench.runner import run_one
+
+TINY = """
+description = "one PPO run"
+algorithms = ["ppo"]
+envs = ["InvertedPendulum-v5"]
+seeds = 1
+steps_per_policy = {steps}
+population = 2
+rounds = 2
+"""
+
+
+def gpo_bench(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True, env=env)
+
+
+def fast_heartbeat(monkeypatch, seconds: float = 0.05) -> None:
+    monkeypatch.setenv("GPO_BENCH_HEARTBEAT_SECONDS", str(seconds))
+
+
+@pytest.mark.parametrize(
+    "algo,options",
+    [
+        ("gpo", {"population": 2, "rounds": 2, "workers": 1}),
+        ("single", {"population": 2, "rounds": 1, "workers": 2}),  # members in worker processes
+    ],
+)
+def test_the_heartbeat_step_count_is_monotone_and_reaches_the_budget(tmp_path, monkeypatch, algo, options):
+    fast_heartbeat(monkeypatch)
+    beats = []
+    steps = 12288 if algo == "gpo" else 4096
+    run_one(algo, "InvertedPendulum-v5", steps, 0, tmp_path / "run", listeners=(beats.append,), **options)
+    counts = [beat["env_steps"] for beat in beats]
+    budget = options["population"] * steps
+    assert all(b["budget"] == budget for b in beats) and counts[-1] == budget
+    assert counts == sorted(counts) and len(set(counts)) >= 2
+    final = json.loads((tmp_path / "run" / PROGRESS_FILE).read_text())
+    assert final["env_steps"] == budget and final["pid"] == os.getpid()
+
+
+def test_train_prints_progress_lines_when_stdout_is_not_a_terminal(tmp_path):
+    env = {**os.environ, "GPO_BENCH_HEARTBEAT_SECONDS": "0.1"}
+    args = ["train", "--algo", "ppo", "--steps", "30720", "--out", str(tmp_path / "run")]
+    result = gpo_bench(*args, "--progress-seconds", "0.1", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("progress [")]
+    assert len(lines) >= 2, result.stdout
+    assert all("ppo/InvertedPendulum-v5/seed0" in line and "steps/s, ETA" in line for line in lines)
+    percents = [int(line.split("] ")[1].split()[1].rstrip("%")) for line in lines]
+    assert percents == sorted(percents) and percents[-1] == 100
+    done = result.stdout.strip().splitlines()[-1]
+    assert done.startswith("done: ") and done.split("eval return ")[1].count(".") == 1
+    assert len(done.split("eval return ")[1].split(".")[1]) == 1  # one decimal
+
+
+def test_status_shows_a_running_runs_percent_and_eta(tmp_path):
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY.format(steps=200_000))
+    results = tmp_path / "results"
+    env = {**os.environ, "GPO_BENCH_HEARTBEAT_SECONDS": "0.2"}
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "bench.cli", "run", "--suite", str(suite), "--results", str(results)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    folder = results / "tiny" / "ppo" / "InvertedPendulum-v5" / "seed0"
+    try:
+        deadline = time.monotonic() + 120
+        while (read_progress(folder) or {}).get("env_steps", 0) < 4096:
+            assert time.monotonic() < deadline and launcher.poll() is None
+            time.sleep(0.2)
+        time.sleep(1.0)  # a few heartbeats, for a rate
+        status = gpo_bench("status", "--suite", str(suite), "--results", str(results))
+    finally:
+        os.killpg(launcher.pid, 2)
+        launcher.wait(timeout=60)
+    line, summary = status.stdout.splitlines()
+    assert line.startswith("running ppo/InvertedPendulum-v5/seed0") and "% " in line and "ETA " in line
+    assert "heartbeat" in line and "steps/s" in line
+    assert summary.startswith("1 runs: 1 running; suite ETA ")
+
+
+def test_a_stale_heartbeat_shows_stalled(tmp_path):
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY.format(steps=200_000))
+    folder = tmp_path / "results" / "tiny" / "ppo" / "InvertedPendulum-v5" / "seed0"
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps({"status": "running", "start": "then"}))
+    beat = {"env_steps": 50_000, "budget": 200_000, "steps_per_second": 900.0, "time": time.time() - 900}
+    (folder / PROGRESS_FILE).write_text(json.dumps(beat))
+    status = gpo_bench("status", "--suite", str(suite), "--results", str(tmp_path / "results"))
+    line = status.stdout.splitlines()[0]
+    assert line.startswith("stalled ") and "heartbeat 15m0" in line and "its process is gone" in line
+    beat["time"] = time.time()
+    (folder / PROGRESS_FILE).write_text(json.dumps(beat))
+    line = gpo_bench("status", "--suite", str(suite), "--results", str(tmp_path / "results")).stdout
+    assert line.startswith("running ") and "25% 50,000/200,000 steps" in line
+
+
+def test_tensorboard_events_round_trip_with_the_curve(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    result = gpo_bench("train", "--algo", "ppo", "--steps", "8192", "--out", str(out), "--tensorboard")
+    assert result.returncode == 0, result.stderr
+    events = EventAccumulator(str(out / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    curve = pd.read_parquet(out / "curve.parquet")
+    tags = set(events.Tags()["scalars"])
+    numeric = [c for c in curve.columns if c != "env_steps" and pd.api.types.is_numeric_dtype(curve[c])]
+    assert {f"curve/{c}" for c in numeric if curve[c].notna().any()} <= tags and "live/train_return" in tags
+    for column in numeric:
+        kept = curve[curve[column].notna()]
+        if kept.empty:
+            continue
+        scalars = events.Scalars(f"curve/{column}")
+        assert [s.step for s in scalars] == kept["env_steps"].tolist()
+        np.testing.assert_array_equal(
+            np.array([s.value for s in scalars], dtype=np.float32), kept[column].to_numpy(np.float32)
+        )
+
+
+def test_local_workers_default_to_the_usable_cores_capped_by_the_runs():
+    cores = len(os.sched_getaffinity(0))
+    assert default_workers(1000) == cores and default_workers(1) == 1
