@@ -16,7 +16,7 @@ from gpo.policy import PolicyConfig
 from gpo.ppo import PPOConfig
 from gpo.progress import emit_from_workers
 from gpo.seeding import derive_seed
-from gpo.trainer import Checkpointer, TrainConfig, train
+from gpo.trainer import Checkpointer, TrainConfig, train_policy
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class SingleResult:
     member_curves: list[list[dict]]
     final_members: list[dict]
     wall_seconds: float
+    policies: list[dict] = field(default_factory=list)  # each member's final ActorCritic state
 
 
 def run_single(config: SingleConfig, checkpointer: Checkpointer | None = None) -> SingleResult:
@@ -64,8 +65,8 @@ def run_single(config: SingleConfig, checkpointer: Checkpointer | None = None) -
     single_threaded()
     pool = TaskPool(config.workers)
     try:
-        curves = pool.map(
-            train,
+        trained = pool.map(
+            train_policy,
             [
                 (config.member_config(slot), checkpointer, f"member{slot}")
                 for slot in range(config.population)
@@ -74,13 +75,15 @@ def run_single(config: SingleConfig, checkpointer: Checkpointer | None = None) -
     finally:
         pool.close()
     emit_from_workers(config.workers, config.population * config.steps_per_policy)
+    curves = [curve for curve, _ in trained]
     # Members share budget and iteration sizes, so their rows line up iteration by iteration.
     curve = [{"iteration": rows[0]["iteration"], **population_row(list(rows))} for rows in zip(*curves)]
     final = [
         {"member": i, "eval_return": rows[-1]["eval_return"], "train_return": rows[-1]["return_mean"]}
         for i, rows in enumerate(curves)
     ]
-    return SingleResult(curve, curves, final, time.perf_counter() - start)
+    policies = [policy for _, policy in trained]
+    return SingleResult(curve, curves, final, time.perf_counter() - start, policies)
 
 
 def joint_config(config: SingleConfig) -> TrainConfig:

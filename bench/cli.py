@@ -459,10 +459,157 @@ def plot(
             figures = make_figures(tables, metric, band, task)
         except ValueError as error:
             raise BadInput(str(error)) from None
+        strip, note = frames_figure(tables, task)
+        if strip is not None:
+            figures[strip[0]] = strip[1]
         folder = out or tables.study.results / tables.study.suite.name / "figures"
         paths = save_figures(figures, folder)
         typer.echo(f"{len(paths)} files in {folder}: {', '.join(sorted(figures))}")
+        if note:
+            typer.echo(f"frame strip: {note}", err=True)
     report_left_out(tables.study)
+    return 0
+
+
+STRIP_FRAMES = 6
+
+
+def frames_figure(tables, task: str | None):
+    """((name, figure) or None, a note): frames of the best policy of each algorithm on ``task``
+    (default: the suite's first task), among finished runs that saved policies."""
+    import tempfile
+
+    import numpy as np
+
+    from bench.policies import POLICIES_FILE
+    from bench.results import read_run
+    from bench.video import RenderError, render_in_child
+    from figures.frames import frame_strip
+
+    study = tables.study
+    task = task or study.suite.envs[0]
+    best: dict[str, tuple[float, Path]] = {}
+    for r in study.finished:
+        folder = r.folder(study.results)
+        if r.env != task or not (folder / POLICIES_FILE).exists():
+            continue
+        value = ((read_run(folder) or {}).get("final") or {}).get("eval_return")
+        value = float("-inf") if value is None else float(value)
+        if r.algo_label not in best or value > best[r.algo_label][0]:
+            best[r.algo_label] = (value, folder)
+    if not best:
+        return None, f"no finished run on {task} saved its policies (runs before policies.pt have none)"
+    labels = sorted(best)
+    with tempfile.TemporaryDirectory() as tmp:
+        job = {
+            "kind": "strip",
+            "runs": [str(best[label][1]) for label in labels],
+            "count": STRIP_FRAMES,
+            "width": 240,
+            "height": 240,
+            "out": str(Path(tmp) / "strips.npy"),
+        }
+        try:
+            answer = render_in_child(job)
+        except RenderError as error:
+            return None, str(error)
+        strips = np.load(job["out"])
+    returns = [a["return"] for a in answer["answers"]]
+    names = [f"{label}\n(return {value:.1f})" for label, value in zip(labels, returns)]
+    return (f"frames-{task}", frame_strip(strips, names, task)), None
+
+
+@app.command("evaluate")
+def evaluate_command(
+    run: Path = typer.Option(..., help="a finished run's folder"),
+    episodes: int = typer.Option(
+        None, help="episodes per member (default: as many as the run's own evaluation)"
+    ),
+    member: str = typer.Option("best", help="best, all, or a member's index"),
+    seed: int = typer.Option(
+        None, help="reset seed of the first episode (default: the run's own evaluation seed)"
+    ),
+) -> int:
+    """Evaluate a finished run's saved policies: mean ± std return and length per member."""
+    import numpy as np
+
+    from bench.policies import NoPolicies, evaluate_policy, load_policies
+
+    if episodes is not None and episodes < 1:
+        raise BadInput(f"--episodes must be >= 1, got {episodes}")
+    try:
+        policies = load_policies(run, member)
+    except NoPolicies as error:
+        raise BadInput(str(error)) from None
+    except ValueError as error:
+        raise BadInput(f"--member: {error}") from None
+    typer.echo(f"{policies[0].algo} on {policies[0].env_id}, {run}")
+    typer.echo("| member | episodes | seed | return mean ± std | length mean ± std |")
+    typer.echo("|---|---|---|---|---|")
+    for policy in policies:
+        n = episodes or policy.eval_episodes
+        start = policy.eval_seed if seed is None else seed
+        returns, lengths = evaluate_policy(policy, n, start)
+        name = f"{policy.member}{' (best)' if policy.is_best else ''}"
+        typer.echo(
+            f"| {name} | {n} | {start} | {np.mean(returns):.1f} ± {np.std(returns):.1f} "
+            f"| {np.mean(lengths):.1f} ± {np.std(lengths):.1f} |"
+        )
+    return 0
+
+
+@app.command()
+def video(
+    run: Path = typer.Option(..., help="a finished run's folder"),
+    out: Path = typer.Option(..., help="the MP4 (or, with --gif, GIF) file to write"),
+    episodes: int = typer.Option(1, help="episodes to film"),
+    member: str = typer.Option("best", help="best or a member's index"),
+    seed: int = typer.Option(None, help="reset seed (default: the run's own evaluation seed)"),
+    frames: int = typer.Option(None, help="stop after this many frames (default: whole episodes)"),
+    width: int = typer.Option(480, help="frame width in pixels"),
+    height: int = typer.Option(480, help="frame height in pixels"),
+    fps: int = typer.Option(30, help="frames per second"),
+    gif: bool = typer.Option(False, "--gif", help="an animated GIF at half size instead of an MP4"),
+) -> int:
+    """Film a trained policy with MuJoCo's offscreen renderer (EGL, else OSMesa)."""
+    from bench.policies import NoPolicies, load_policies
+    from bench.video import RenderError, render_in_child
+
+    for flag, value in (("--episodes", episodes), ("--width", width), ("--height", height), ("--fps", fps)):
+        if value < 1:
+            raise BadInput(f"{flag} must be >= 1, got {value}")
+    if frames is not None and frames < 1:
+        raise BadInput(f"--frames must be >= 1, got {frames}")
+    if member == "all":
+        raise BadInput("--member: a video films one policy: best or a member's index")
+    try:
+        load_policies(run, member)
+    except NoPolicies as error:
+        raise BadInput(str(error)) from None
+    except ValueError as error:
+        raise BadInput(f"--member: {error}") from None
+    folder = out.parent if str(out.parent) else Path(".")
+    if out.is_dir() or not (folder.is_dir() and os.access(folder, os.W_OK)):
+        raise BadInput(f"--out: cannot write {out} (its folder must exist and be writable)")
+    job = {
+        "kind": "video",
+        "run": str(run),
+        "member": member,
+        "seed": seed,
+        "episodes": episodes,
+        "frames": frames,
+        "width": width,
+        "height": height,
+        "fps": fps,
+        "gif": gif,
+        "out": str(out),
+    }
+    try:
+        answer = render_in_child(job)["answers"][0]
+    except RenderError as error:
+        raise BadInput(str(error)) from None
+    returns = ", ".join(f"{r:.1f}" for r in answer["returns"])
+    typer.echo(f"{out}: {answer['frames']} frames, return {returns}")
     return 0
 
 

@@ -86,10 +86,14 @@ def file_digest(path: Path) -> str:
 
 
 def verify_files(run_dir: Path, record: dict) -> None:
-    """CorruptRun for the first file of ``record["files"]`` that is missing or changed."""
-    for name, digest in record.get("files", {}).items():
+    """CorruptRun for the first file of ``record["files"]`` that is missing or changed, or of
+    ``record["local_files"]`` (git-ignored bulk such as policies.pt) that is changed."""
+    local = record.get("local_files", {})  # not committed: verified only where present
+    for name, digest in [*record.get("files", {}).items(), *local.items()]:
         path = Path(run_dir) / name
         if not path.exists():
+            if name in local:
+                continue
             raise CorruptRun(path, "missing (run.json lists it)")
         if file_digest(path) != digest:
             raise CorruptRun(path, "checksum differs from the one run.json recorded (damaged or replaced)")

@@ -1,7 +1,8 @@
 """Running one seeded job into its results folder. Files (all written atomically):
 ``curve.parquet`` (the learning curve), ``run.json`` (configuration, versions, status) and, by
 family, GPO's ``rounds.parquet``, ``crossovers.parquet`` and ``members.parquet``, or Single's
-``members.parquet`` and ``member_curves.parquet``.
+``members.parquet`` and ``member_curves.parquet``; and ``policies.pt``, the final policies
+(``bench.policies``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from baselines.single import run_single as run_single_baseline
 from bench.algorithms import RunSpec, build_run
 from bench.checkpoint import TorchCheckpointer
 from bench.lease import claim, live_owner
+from bench.policies import POLICIES_FILE, policies_payload, save_policies
 from bench.progress import Heartbeat, TensorBoard, tensorboard_requested
 from bench.results import (
     CURVE_FILE,
@@ -38,34 +40,73 @@ from bench.results import (
 )
 from gpo.gpo import GPO
 from gpo.progress import reporting
-from gpo.trainer import train
+from gpo.seeding import derive_seed
+from gpo.trainer import EVAL_SEED_OFFSET, train_policy
 
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def execute(spec: RunSpec, checkpointer: TorchCheckpointer | None = None) -> dict[str, pd.DataFrame]:
-    """Run ``spec`` to its budget (resuming from ``checkpointer``); its tables, by file name."""
+def execute(
+    spec: RunSpec, checkpointer: TorchCheckpointer | None = None, algo: str = ""
+) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Run ``spec`` to its budget (resuming from ``checkpointer``): its tables, by file name, and
+    its final policies (``bench.policies``)."""
+    config = spec.config
     if spec.family == "plain":
-        return {CURVE_FILE: pd.DataFrame(train(spec.config, checkpointer))}
+        curve, state = train_policy(config, checkpointer)
+        final = pd.DataFrame(curve)["eval_return"].dropna()
+        policies = policies_payload(
+            algo,
+            config.env_id,
+            config.env_kwargs,
+            config.policy,
+            [state],
+            [config.seed + EVAL_SEED_OFFSET],
+            [float(final.iloc[-1]) if len(final) else None],
+            config.eval_episodes,
+        )
+        return {CURVE_FILE: pd.DataFrame(curve)}, policies
     if spec.family == "single":
-        result = run_single_baseline(spec.config, checkpointer)
+        result = run_single_baseline(config, checkpointer)
         member_curves = pd.concat(
             [pd.DataFrame(rows).assign(member=i) for i, rows in enumerate(result.member_curves)]
         )
-        return {
+        policies = policies_payload(
+            algo,
+            config.env_id,
+            config.env_kwargs,
+            config.policy,
+            result.policies,
+            [config.member_config(slot).seed + EVAL_SEED_OFFSET for slot in range(config.population)],
+            [m["eval_return"] for m in result.final_members],
+            config.eval_episodes,
+        )
+        tables = {
             CURVE_FILE: pd.DataFrame(result.curve),
             "members.parquet": pd.DataFrame(result.final_members),
             "member_curves.parquet": member_curves,
         }
-    run = GPO(spec.config).run(checkpointer)
-    return {
+        return tables, policies
+    run = GPO(config).run(checkpointer)
+    policies = policies_payload(
+        algo,
+        config.env_id,
+        config.env_kwargs,
+        config.policy,
+        [state["agent"] for state in run.members],
+        [derive_seed(config.seed, "evaluation")] * len(run.members),
+        [m["eval_return"] for m in run.final_members],
+        config.eval_episodes,
+    )
+    tables = {
         CURVE_FILE: pd.DataFrame(run.curve),
         "rounds.parquet": pd.DataFrame(run.rounds),
         "crossovers.parquet": pd.DataFrame(run.crossovers),
         "members.parquet": pd.DataFrame(run.final_members),
     }
+    return tables, policies
 
 
 def run_one(
@@ -117,7 +158,7 @@ def run_one(
         heartbeat = Heartbeat(out, spec.env_steps, listeners=listeners).with_tensorboard(board)
         try:
             with heartbeat, reporting(heartbeat):
-                tables = execute(spec, checkpointer)
+                tables, policies = execute(spec, checkpointer, algo)
         except BaseException as error:
             write_json(out / RUN_FILE, {**record, "status": "failed", "error": repr(error), "end": now()})
             if board is not None:
@@ -125,6 +166,7 @@ def run_one(
             raise
         for name, frame in tables.items():
             write_parquet(out / name, frame)
+        save_policies(out / POLICIES_FILE, policies)
         if board is not None:
             board.tables(tables)
             board.close()
@@ -145,6 +187,8 @@ def run_one(
                 },
                 # What the run wrote, for status to verify (bench.results.verify_files).
                 "files": {name: file_digest(out / name) for name in tables},
+                # Bulk kept out of git (*.pt): verified where present, absent in a fresh clone.
+                "local_files": {POLICIES_FILE: file_digest(out / POLICIES_FILE)},
             },
         )
     return out

@@ -234,8 +234,17 @@ class Checkpointer(Protocol):
 
 def train(config: TrainConfig, checkpointer: Checkpointer | None = None, name: str = "trainer") -> list[dict]:
     """Train to the budget and return the learning curve (a list of rows)."""
+    return train_policy(config, checkpointer, name)[0]
+
+
+def train_policy(
+    config: TrainConfig, checkpointer: Checkpointer | None = None, name: str = "trainer"
+) -> tuple[list[dict], dict]:
+    """Train to the budget; the learning curve and the trained policy's state
+    (``ActorCritic.state_dict``: parameters and observation statistics)."""
     trainer = Trainer(config)
     try:
-        return trainer.run(checkpointer, name)
+        curve = trainer.run(checkpointer, name)
+        return curve, trainer.agent.state_dict()
     finally:
         trainer.close()

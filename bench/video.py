@@ -1,0 +1,178 @@
+"""Videos and frame strips of trained policies, rendered offscreen by MuJoCo.
+
+MuJoCo picks its OpenGL backend when it is first imported (``MUJOCO_GL``), so rendering runs in a
+child process: ``choose_backend`` tries EGL (GPUs, headless servers) and then OSMesa (software;
+Debian's ``libosmesa6``), each in a short probe, and uses the first that renders; a ``MUJOCO_GL``
+set by the user is the only one tried. ``python -m bench.video`` is that child.
+
+The camera tracks the robot's root body (body 1, the torso of every MuJoCo locomotion task) from
+the side, the return so far and the step are drawn on each frame, and frames are encoded with
+imageio: MP4 through its ffmpeg plugin (imageio-ffmpeg ships its own ffmpeg binary), or an
+animated GIF at half size (``--gif``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BACKENDS = ("egl", "osmesa")
+PROBE = "import mujoco; c = mujoco.GLContext(16, 16); c.make_current(); c.free()"
+
+
+class RenderError(Exception):
+    """Rendering is impossible here, or the child failed; the message is one line."""
+
+
+def choose_backend() -> str:
+    """The first OpenGL backend that can make a context here."""
+    wanted = os.environ.get("MUJOCO_GL")
+    candidates = (wanted,) if wanted else BACKENDS
+    for backend in candidates:
+        env = {**os.environ, "MUJOCO_GL": backend, "PYOPENGL_PLATFORM": backend}
+        probe = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, timeout=120)
+        if probe.returncode == 0:
+            return backend
+    tried = ", ".join(candidates)
+    raise RenderError(
+        f"no offscreen OpenGL backend works here (tried MUJOCO_GL={tried}); install EGL drivers, "
+        "or OSMesa (Debian: apt-get install libosmesa6)"
+    )
+
+
+def render_in_child(job: dict) -> dict:
+    """Run ``job`` (see ``main``) in a child process with a working backend; its JSON answer."""
+    backend = choose_backend()
+    env = {**os.environ, "MUJOCO_GL": backend, "PYOPENGL_PLATFORM": backend}
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.video", json.dumps(job)], env=env, capture_output=True, text=True
+    )
+    lines = child.stdout.strip().splitlines()
+    if child.returncode != 0 or not lines:
+        reason = (child.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RenderError(f"rendering failed ({reason})")
+    answer = json.loads(lines[-1])
+    if "error" in answer:
+        raise RenderError(answer["error"])
+    return {**answer, "backend": backend}
+
+
+# -- the child -----------------------------------------------------------------------------------
+
+
+def _tracking_camera(env) -> None:
+    import mujoco
+
+    viewer = env.unwrapped.mujoco_renderer._get_viewer("rgb_array")
+    viewer.cam.type = mujoco.mjtCamera.mjCAMERA_TRACKING
+    viewer.cam.trackbodyid = 1
+    viewer.cam.distance = max(float(viewer.cam.distance), 4.0)
+    viewer.cam.elevation = -15.0
+    viewer.cam.azimuth = 90.0  # from the side
+
+
+def _label(frame, text: str):
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(frame)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, 0, 8 + 7 * len(text), 22], fill=(0, 0, 0))
+    draw.text((5, 5), text, fill=(255, 255, 255))
+    return np.asarray(image)
+
+
+def episode_frames(policy, episodes: int, seed: int, width: int, height: int, max_frames: int | None):
+    """Frames of deterministic episodes of ``policy`` with the return drawn on them; and the returns."""
+    import numpy as np
+
+    env = policy.make_env(render_mode="rgb_array", width=width, height=height)
+    frames, returns = [], []
+    try:
+        obs, _ = env.reset(seed=seed)
+        env.render()
+        _tracking_camera(env)
+        low, high = env.action_space.low, env.action_space.high
+        for episode in range(episodes):
+            total, step, done = 0.0, 0, False
+            while not done and (max_frames is None or len(frames) < max_frames):
+                frames.append(
+                    _label(env.render(), f"{policy.algo} ep {episode + 1} step {step} return {total:.1f}")
+                )
+                action = np.clip(policy.agent.mean_action(obs[None])[0], low, high)
+                obs, reward, terminated, truncated, _ = env.step(action)
+                total += float(reward)
+                step += 1
+                done = terminated or truncated
+            returns.append(total)
+            if max_frames is not None and len(frames) >= max_frames:
+                break
+            obs, _ = env.reset()
+    finally:
+        env.close()  # before the process exits, or the renderer's destructor complains
+    return frames, returns
+
+
+def write_video(frames, out: Path, fps: int, gif: bool) -> None:
+    import imageio.v2 as imageio
+    import numpy as np
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
+    try:
+        if gif:
+            small = [np.asarray(f)[::2, ::2] for f in frames[::2]]
+            imageio.mimsave(tmp, small, format="GIF", duration=2000 / fps, loop=0)
+        else:
+            with imageio.get_writer(
+                tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1
+            ) as writer:
+                for frame in frames:
+                    writer.append_data(frame)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Child process: one JSON job in, one JSON line out."""
+    parser = argparse.ArgumentParser(prog="python -m bench.video")
+    parser.add_argument("job")
+    job = json.loads(parser.parse_args(argv).job)
+    from bench.policies import load_policies
+
+    try:
+        answers = []
+        if job["kind"] == "video":
+            policy = load_policies(Path(job["run"]), job["member"])[0]
+            seed = policy.eval_seed if job["seed"] is None else job["seed"]
+            frames, returns = episode_frames(
+                policy, job["episodes"], seed, job["width"], job["height"], job.get("frames")
+            )
+            write_video(frames, Path(job["out"]), job["fps"], job["gif"])
+            answers.append({"frames": len(frames), "returns": returns})
+        else:  # a strip: a few frames across one episode of each run's best policy
+            import numpy as np
+
+            strips = []
+            for run in job["runs"]:
+                policy = load_policies(Path(run), "best")[0]
+                frames, returns = episode_frames(
+                    policy, 1, policy.eval_seed, job["width"], job["height"], None
+                )
+                picks = np.linspace(0, len(frames) - 1, job["count"]).round().astype(int)
+                strips.append(np.stack([frames[i] for i in picks]))
+                answers.append({"run": run, "return": returns[0], "frames": picks.tolist()})
+            np.save(job["out"], np.stack(strips))
+        print(json.dumps({"answers": answers}))
+    except Exception as error:  # reported by the parent in one line
+        print(json.dumps({"error": f"{type(error).__name__}: {' '.join(str(error).split())[:200]}"}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
