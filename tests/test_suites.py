@@ -89,7 +89,7 @@ def test_smoke_suite_runs_locally_once_and_a_second_run_launches_nothing(tmp_pat
     assert second.returncode == 0 and "0 done now, 4 done before" in second.stdout
     assert "started" not in second.stdout
     status = gpo_bench("status", "--suite", "smoke", "--results", str(tmp_path))
-    assert status.stdout.count("done") == 4
+    assert sum(line.startswith("done ") for line in status.stdout.splitlines()) == 4
 
 
 def test_a_failing_run_is_reported_with_its_error_and_log_and_runs_again_next_time(tmp_path):
