@@ -4,6 +4,10 @@
         bare env steps/s, this project's PPO steps/s and stable-baselines3's PPO steps/s, measured
         in one process in alternating rounds with identical hyperparameters and one thread;
         prints one JSON line with env_sps, ours_sps, sb3_sps (medians over rounds) and ratios.
+    python -m bench.perf stepping --env HalfCheetah-v5
+        steps/s of one env through each layer, side by side: gymnasium's SyncVectorEnv, the env
+        gym.make returns (what ``env_sps`` measures), ``gpo.vector_env.LockstepEnvs`` and bare
+        ``mujoco.mj_step`` with the task's frame skip (the physical limit).
     python -m bench.perf peer --env HalfCheetah-v5 --steps 200000 --seeds 3
         trains this PPO and SB3's PPO with the same settings and prints both final returns.
     python -m bench.perf gpo-overhead --env HalfCheetah-v5
@@ -107,6 +111,57 @@ def sb3_sps(env_id: str, steps: int, seed: int = 0) -> float:
     elapsed = time.perf_counter() - start
     model.get_env().close()
     return steps / elapsed
+
+
+def stepping(args: argparse.Namespace) -> dict:
+    """Steps/s of the same env through each layer, zero actions, alternating rounds."""
+    import mujoco
+
+    from gpo.vector_env import make_vector_env
+
+    def gymnasium_vector(n):
+        envs = gym.vector.SyncVectorEnv(
+            [lambda: gym.make(args.env)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+        )
+        envs.reset(seed=0)
+        actions = np.zeros((1, *envs.single_action_space.shape))
+        start = time.perf_counter()
+        for _ in range(n):
+            envs.step(actions)
+        return n / (time.perf_counter() - start)
+
+    def lockstep(n):
+        envs = make_vector_env(args.env, 1)
+        envs.reset(seed=0)
+        actions = np.zeros((1, *envs.single_action_space.shape))
+        start = time.perf_counter()
+        for _ in range(n):
+            envs.step(actions)
+        return n / (time.perf_counter() - start)
+
+    def physics(n):
+        env = gym.make(args.env)
+        env.reset(seed=0)
+        core = env.unwrapped
+        start = time.perf_counter()
+        for _ in range(n):
+            core.data.ctrl[:] = 0.0
+            mujoco.mj_step(core.model, core.data, nstep=core.frame_skip)
+        return n / (time.perf_counter() - start)
+
+    layers = {
+        "gymnasium_sync_vector_sps": gymnasium_vector,
+        "env_sps": lambda n: env_sps(args.env, n),  # gym.make's env, random actions
+        "lockstep_sps": lockstep,
+        "mj_step_sps": physics,
+    }
+    samples: dict[str, list[float]] = {k: [] for k in layers}
+    for _ in range(args.rounds):
+        for name, measure in layers.items():
+            samples[name].append(measure(args.env_steps))
+    result = {k: round(statistics.median(v), 1) for k, v in samples.items()}
+    result.update(env=args.env, steps=args.env_steps, rounds=args.rounds)
+    return result
 
 
 def throughput(args: argparse.Namespace) -> dict:
@@ -220,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=20480, help="PPO training steps per measurement")
     p.add_argument("--env-steps", type=int, default=20000, help="bare env steps per measurement")
     p.add_argument("--rounds", type=int, default=3)
+    p = sub.add_parser("stepping", help="steps/s through each layer: vector env, env, ours, mj_step")
+    p.add_argument("--env", default="HalfCheetah-v5")
+    p.add_argument("--env-steps", type=int, default=20000)
+    p.add_argument("--rounds", type=int, default=3)
     p = sub.add_parser("peer", help="final returns of ours vs SB3 PPO with the same settings")
     p.add_argument("--env", default="HalfCheetah-v5")
     p.add_argument("--steps", type=int, default=200_000)
@@ -236,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("steps", "env_steps", "rounds", "seeds", "population", "steps_per_policy", "repeats"):
         if getattr(args, name, 1) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
-    commands = {"throughput": throughput, "peer": peer, "gpo-overhead": gpo_overhead}
+    commands = {"throughput": throughput, "peer": peer, "gpo-overhead": gpo_overhead, "stepping": stepping}
     result = commands[args.command](args)
     print(json.dumps(result), flush=True)
     return 0

@@ -1,7 +1,8 @@
 """Environment stepping and rollout storage.
 
-``RolloutCollector`` steps N environments together through gymnasium's vector API with batched
-policy inference; ``Rollout`` is what it hands to a learner. Terminated and truncated are kept
+``RolloutCollector`` steps N environments together (``gpo.vector_env.LockstepEnvs``, or any
+gymnasium vector env with SAME_STEP autoreset) with batched policy inference; ``Rollout`` is
+what it hands to a learner. Terminated and truncated are kept
 apart so that GAE bootstraps through a time limit but not through a terminal state: for every step
 we store V(s_{t+1}) of the *true* next state (gymnasium's ``final_obs`` when an episode ended).
 
@@ -20,13 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import gymnasium as gym
-import mujoco
 import numpy as np
-from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
-from gymnasium.wrappers import TimeLimit
 
 from gpo.distributions import log_prob_value
 from gpo.policy import ActorCritic
+from gpo.vector_env import LockstepEnvs, make_vector_env
+
+__all__ = ["Rollout", "RolloutCollector", "make_vector_env"]
 
 Array = np.ndarray
 
@@ -55,55 +56,10 @@ class Rollout:
         return int(self.rewards.size)
 
 
-def _time_limit(env: gym.Env) -> TimeLimit | None:
-    while env is not None:
-        if isinstance(env, TimeLimit):
-            return env
-        env = getattr(env, "env", None)
-    return None
-
-
-def env_state(env: gym.Env) -> dict:
-    """A MuJoCo environment's full state: physics (MuJoCo's integration state: time, qpos, qvel,
-    act, warm start, controls...), its random generator and its time-limit counter."""
-    base = env.unwrapped
-    if not isinstance(base, MujocoEnv):
-        raise TypeError(f"checkpointing needs MuJoCo environments, not {type(base).__name__}")
-    spec = mujoco.mjtState.mjSTATE_INTEGRATION
-    physics = np.empty(mujoco.mj_stateSize(base.model, spec))
-    mujoco.mj_getState(base.model, base.data, physics, spec)
-    limit = _time_limit(env)
-    return {
-        "physics": physics,
-        "np_random": base.np_random.bit_generator.state,
-        "elapsed_steps": None if limit is None else limit._elapsed_steps,
-    }
-
-
-def load_env_state(env: gym.Env, state: dict) -> None:
-    base = env.unwrapped
-    spec = mujoco.mjtState.mjSTATE_INTEGRATION
-    mujoco.mj_setState(base.model, base.data, np.asarray(state["physics"]), spec)
-    mujoco.mj_forward(base.model, base.data)
-    base.np_random.bit_generator.state = state["np_random"]
-    limit = _time_limit(env)
-    if limit is not None:
-        limit._elapsed_steps = state["elapsed_steps"]
-
-
-def make_vector_env(env_id: str, n_envs: int, **env_kwargs) -> gym.vector.VectorEnv:
-    """N copies of ``env_id`` stepped in this process; SAME_STEP autoreset puts the final
-    observation of an ended episode in ``info["final_obs"]`` and the reset one in ``obs``."""
-    return gym.vector.SyncVectorEnv(
-        [lambda: gym.make(env_id, **env_kwargs) for _ in range(n_envs)],
-        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
-    )
-
-
 class RolloutCollector:
     """Steps a vector env with a policy and keeps per-episode statistics across rollouts."""
 
-    def __init__(self, envs: gym.vector.VectorEnv, seed: int):
+    def __init__(self, envs: LockstepEnvs | gym.vector.VectorEnv, seed: int):
         self.envs = envs
         self.n_envs = envs.num_envs
         self.obs, _ = envs.reset(seed=seed)  # env i is seeded with seed + i
@@ -184,15 +140,14 @@ class RolloutCollector:
             "obs": self.obs.copy(),
             "episode_return": self.episode_return.copy(),
             "episode_length": self.episode_length.copy(),
-            "envs": [env_state(env) for env in self.envs.envs],
+            "envs": self.envs.state_dict(),  # LockstepEnvs: physics, random state, time limit
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.obs = np.array(state["obs"])
         self.episode_return = np.array(state["episode_return"], dtype=np.float64)
         self.episode_length = np.array(state["episode_length"], dtype=np.int64)
-        for env, saved in zip(self.envs.envs, state["envs"], strict=True):
-            load_env_state(env, saved)
+        self.envs.load_state_dict(state["envs"])
 
     def close(self) -> None:
         self.envs.close()

@@ -91,3 +91,34 @@ def test_each_observation_is_stored_as_the_policy_saw_it_with_per_step_statistic
     np.testing.assert_allclose(rollout.next_values[:, 0], agent.value(np.array(expected_next)[:, None]))
     assert agent.obs_normalizer.rms.count == pytest.approx(4 + 1e-4)
     collector.close()
+
+
+@pytest.mark.parametrize("env_id,steps", [("Hopper-v5", 300), ("HalfCheetah-v5", 1100)])
+def test_lockstep_envs_give_the_rollouts_of_gymnasiums_sync_vector_env_bit_for_bit(env_id, steps):
+    """Terminations (Hopper falls) and the time limit (HalfCheetah's 1,000 steps) included."""
+    from gpo.vector_env import make_vector_env
+
+    def rollout(envs):
+        agent = ActorCritic(
+            envs.single_observation_space.shape[0],
+            envs.single_action_space.shape[0],
+            PolicyConfig(init_log_std=0.5),
+            np.random.default_rng(1),
+        )
+        collector = RolloutCollector(envs, seed=7)
+        out = collector.collect(agent, steps, np.random.default_rng(2))
+        collector.close()
+        return out
+
+    ours = rollout(make_vector_env(env_id, 2))
+    theirs = rollout(
+        gym.vector.SyncVectorEnv(
+            [lambda: gym.make(env_id)] * 2, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+        )
+    )
+    assert (ours.terminated | ours.truncated).any()
+    for name in ("obs", "raw_obs", "next_raw_obs", "actions", "rewards", "terminated", "truncated", "values"):
+        np.testing.assert_array_equal(getattr(ours, name), getattr(theirs, name), err_msg=name)
+    assert ours.episode_returns == theirs.episode_returns and ours.episode_lengths == theirs.episode_lengths
+    if env_id == "HalfCheetah-v5":
+        assert ours.truncated.sum() == 2 and not ours.terminated.any()
