@@ -119,10 +119,7 @@ def stepping(args: argparse.Namespace) -> dict:
 
     from gpo.vector_env import make_vector_env
 
-    def gymnasium_vector(n):
-        envs = gym.vector.SyncVectorEnv(
-            [lambda: gym.make(args.env)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
-        )
+    def vector_sps(envs, n):
         envs.reset(seed=0)
         actions = np.zeros((1, *envs.single_action_space.shape))
         start = time.perf_counter()
@@ -130,14 +127,12 @@ def stepping(args: argparse.Namespace) -> dict:
             envs.step(actions)
         return n / (time.perf_counter() - start)
 
+    def gymnasium_vector(n):
+        mode = gym.vector.AutoresetMode.SAME_STEP
+        return vector_sps(gym.vector.SyncVectorEnv([lambda: gym.make(args.env)], autoreset_mode=mode), n)
+
     def lockstep(n):
-        envs = make_vector_env(args.env, 1)
-        envs.reset(seed=0)
-        actions = np.zeros((1, *envs.single_action_space.shape))
-        start = time.perf_counter()
-        for _ in range(n):
-            envs.step(actions)
-        return n / (time.perf_counter() - start)
+        return vector_sps(make_vector_env(args.env, 1), n)
 
     def physics(n):
         env = gym.make(args.env)

@@ -121,6 +121,20 @@ class Policy:
             mean = mean + np.exp(self.agent.log_std) * rng.standard_normal(mean.shape)
         return mean[0] if obs.ndim == 1 else mean
 
+    def episode(self, env: gym.Env, obs, on_step=None, max_steps: int | None = None) -> tuple[float, int]:
+        """One deterministic episode in ``env`` from ``obs`` (just reset), actions clipped to the
+        bounds as the run's evaluation does; ``on_step(step, return_so_far)`` before each step;
+        at most ``max_steps`` steps. Its return and length."""
+        low, high = env.action_space.low, env.action_space.high
+        total, length, done = 0.0, 0, False
+        while not done and (max_steps is None or length < max_steps):
+            if on_step is not None:
+                on_step(length, total)
+            action = np.clip(self.agent.mean_action(obs[None])[0], low, high)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total, length, done = total + float(reward), length + 1, terminated or truncated
+        return total, length
+
     def make_env(self, **kwargs) -> gym.Env:
         """The policy's task, with the run's constructor arguments (``kwargs`` added)."""
         return gym.make(self.env_id, **{**self.env_kwargs, **kwargs})
@@ -219,15 +233,8 @@ def evaluate_policy(policy: Policy, episodes: int, seed: int) -> tuple[list[floa
     returns, lengths = [], []
     try:
         obs, _ = env.reset(seed=seed)
-        low, high = env.action_space.low, env.action_space.high
         for _ in range(episodes):
-            total, length, done = 0.0, 0, False
-            while not done:
-                action = np.clip(policy.agent.mean_action(obs[None])[0], low, high)
-                obs, reward, terminated, truncated, _ = env.step(action)
-                total += float(reward)
-                length += 1
-                done = terminated or truncated
+            total, length = policy.episode(env, obs)
             returns.append(total)
             lengths.append(length)
             obs, _ = env.reset()

@@ -88,26 +88,20 @@ def _label(frame, text: str):
 
 def episode_frames(policy, episodes: int, seed: int, width: int, height: int, max_frames: int | None):
     """Frames of deterministic episodes of ``policy`` with the return drawn on them; and the returns."""
-    import numpy as np
-
     env = policy.make_env(render_mode="rgb_array", width=width, height=height)
     frames, returns = [], []
     try:
         obs, _ = env.reset(seed=seed)
         env.render()
         _tracking_camera(env)
-        low, high = env.action_space.low, env.action_space.high
         for episode in range(episodes):
-            total, step, done = 0.0, 0, False
-            while not done and (max_frames is None or len(frames) < max_frames):
-                frames.append(
-                    _label(env.render(), f"{policy.algo} ep {episode + 1} step {step} return {total:.1f}")
-                )
-                action = np.clip(policy.agent.mean_action(obs[None])[0], low, high)
-                obs, reward, terminated, truncated, _ = env.step(action)
-                total += float(reward)
-                step += 1
-                done = terminated or truncated
+            left = None if max_frames is None else max_frames - len(frames)
+            label = f"{policy.algo} ep {episode + 1} step {{}} return {{:.1f}}"
+
+            def film(step: int, total: float, label: str = label) -> None:
+                frames.append(_label(env.render(), label.format(step, total)))
+
+            total, _ = policy.episode(env, obs, on_step=film, max_steps=left)
             returns.append(total)
             if max_frames is not None and len(frames) >= max_frames:
                 break

@@ -14,6 +14,9 @@ from bench.cli import default_workers
 from bench.progress import PROGRESS_FILE, read_progress
 from bench.runner import run_one
 
+sys.path.insert(0, os.path.dirname(__file__))
+from test_integrity import gpo_bench  # noqa: E402
+
 TINY = """
 description = "one PPO run"
 algorithms = ["ppo"]
@@ -23,10 +26,6 @@ steps_per_policy = {steps}
 population = 2
 rounds = 2
 """
-
-
-def gpo_bench(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True, env=env)
 
 
 def fast_heartbeat(monkeypatch, seconds: float = 0.05) -> None:
