@@ -569,7 +569,7 @@ def video(
     width: int = typer.Option(480, help="frame width in pixels"),
     height: int = typer.Option(480, help="frame height in pixels"),
     fps: int = typer.Option(30, help="frames per second"),
-    gif: bool = typer.Option(False, "--gif", help="an animated GIF at half size instead of an MP4"),
+    gif: bool = typer.Option(False, "--gif", help="an animated GIF (every second frame) instead of an MP4"),
 ) -> int:
     """Film a trained policy with MuJoCo's offscreen renderer (EGL, else OSMesa)."""
     from bench.policies import NoPolicies, load_policies

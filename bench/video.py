@@ -5,10 +5,10 @@ child process: ``choose_backend`` tries EGL (GPUs, headless servers) and then OS
 Debian's ``libosmesa6``), each in a short probe, and uses the first that renders; a ``MUJOCO_GL``
 set by the user is the only one tried. ``python -m bench.video`` is that child.
 
-The camera tracks the robot's root body (body 1, the torso of every MuJoCo locomotion task) from
+The camera follows the robot's root body (body 1, the torso of every MuJoCo locomotion task) from
 the side, the return so far and the step are drawn on each frame, and frames are encoded with
 imageio: MP4 through its ffmpeg plugin (imageio-ffmpeg ships its own ffmpeg binary), or an
-animated GIF at half size (``--gif``).
+animated GIF of every second frame (``--gif``; choose a small ``--width``/``--height`` for it).
 """
 
 from __future__ import annotations
@@ -64,15 +64,20 @@ def render_in_child(job: dict) -> dict:
 # -- the child -----------------------------------------------------------------------------------
 
 
-def _tracking_camera(env) -> None:
-    import mujoco
-
+def _tracking_camera(env):
+    """Side view of the robot's root body (body 1), following it: gymnasium's renderer resets
+    the camera to a free one at every frame, so the free camera's look-at point is moved to the
+    body's subtree centre of mass before each frame. Returns that step."""
     viewer = env.unwrapped.mujoco_renderer._get_viewer("rgb_array")
-    viewer.cam.type = mujoco.mjtCamera.mjCAMERA_TRACKING
-    viewer.cam.trackbodyid = 1
+    data = env.unwrapped.data
     viewer.cam.distance = max(float(viewer.cam.distance), 4.0)
     viewer.cam.elevation = -15.0
-    viewer.cam.azimuth = 90.0  # from the side
+    viewer.cam.azimuth = 90.0  # from the side: the robots move along x
+
+    def follow() -> None:
+        viewer.cam.lookat[:] = data.subtree_com[1]
+
+    return follow
 
 
 def _label(frame, text: str):
@@ -93,12 +98,13 @@ def episode_frames(policy, episodes: int, seed: int, width: int, height: int, ma
     try:
         obs, _ = env.reset(seed=seed)
         env.render()
-        _tracking_camera(env)
+        follow = _tracking_camera(env)
         for episode in range(episodes):
             left = None if max_frames is None else max_frames - len(frames)
             label = f"{policy.algo} ep {episode + 1} step {{}} return {{:.1f}}"
 
             def film(step: int, total: float, label: str = label) -> None:
+                follow()
                 frames.append(_label(env.render(), label.format(step, total)))
 
             total, _ = policy.episode(env, obs, on_step=film, max_steps=left)
@@ -113,14 +119,13 @@ def episode_frames(policy, episodes: int, seed: int, width: int, height: int, ma
 
 def write_video(frames, out: Path, fps: int, gif: bool) -> None:
     import imageio.v2 as imageio
-    import numpy as np
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
     try:
         if gif:
-            small = [np.asarray(f)[::2, ::2] for f in frames[::2]]
-            imageio.mimsave(tmp, small, format="GIF", duration=2000 / fps, loop=0)
+            # Every second frame at the rendered size: half the file for the same motion.
+            imageio.mimsave(tmp, frames[::2], format="GIF", duration=2000 / fps, loop=0)
         else:
             with imageio.get_writer(
                 tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1

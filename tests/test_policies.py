@@ -116,7 +116,7 @@ def test_a_video_has_the_requested_frames_and_size(study, tmp_path):
         ).returncode
         == 0
     )
-    assert iio.imread(gif).shape[0] == 4  # every second frame, half size
+    assert iio.imread(gif).shape == (4, 480, 480, 3)  # every second frame, at the rendered size
 
 
 def test_plot_draws_a_frame_strip_of_each_algorithms_best_policy(study):
