@@ -319,9 +319,9 @@ def status_lines(chosen, results: Path) -> list[str]:
     lines, counts, left, rates = [], {}, 0, []
     for r in chosen.runs():
         folder = r.folder(results)
-        damage = r.corruption(results)
+        finished = r.finished(results)  # verifies the run's checksums once
+        damage = r.corruption(results) if finished == "corrupt" else None
         record = None if damage and damage.path.name == "run.json" else read_run(folder)
-        finished = r.finished(results)
         budget = r.spec().env_steps
         progress = read_progress(folder) if record and record.get("status") == "running" else None
         if damage is not None:
