@@ -64,3 +64,25 @@ def test_init_writes_into_the_callers_flat_vector(rng):
     assert np.abs(params).sum() > 0
     assert np.linalg.norm(W_out, 2) <= 0.01 + 1e-12
     assert not b_out.any()
+
+
+def test_training_tanh_is_numpys_to_an_ulp_and_each_element_is_its_own():
+    """Each element's tanh must not depend on where it sits (batch size, offset, layout, threads):
+    GPO's results are the same for any grouping of members only if that holds."""
+    from gpo.nn import tanh_
+
+    x = np.random.default_rng(0).standard_normal(10_007) * 3
+    full = tanh_(x.copy())
+    np.testing.assert_allclose(full, np.tanh(x), rtol=0, atol=2.3e-16)
+    for start in (1, 3, 5):
+        np.testing.assert_array_equal(tanh_(x[start:].copy()), full[start:])
+    one_by_one = np.array([tanh_(x[i : i + 1].copy())[0] for i in range(0, 10_007, 97)])
+    np.testing.assert_array_equal(one_by_one, full[::97])
+    grid = x[:10_000].reshape(100, 100)
+    np.testing.assert_array_equal(tanh_(grid.T.copy()), full[:10_000].reshape(100, 100).T)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        np.testing.assert_array_equal(tanh_(x.copy()), full)
+    finally:
+        torch.set_num_threads(threads)
