@@ -11,12 +11,12 @@ from dataclasses import dataclass, field, replace
 
 from gpo.a2c import A2CConfig
 from gpo.curves import population_row
-from gpo.parallel import TaskPool, single_threaded
+from gpo.parallel import TaskPool, groups, single_threaded
 from gpo.policy import PolicyConfig
 from gpo.ppo import PPOConfig
 from gpo.progress import emit_from_workers
 from gpo.seeding import derive_seed
-from gpo.trainer import Checkpointer, TrainConfig, train_policy
+from gpo.trainer import Checkpointer, TrainConfig, train_policies
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class SingleConfig:
     learner: PPOConfig | A2CConfig = field(default_factory=PPOConfig.kl_penalty)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     workers: int = 1
-    eval_every: int = 10
+    eval_every_steps: int = 20_480  # per policy; see gpo.trainer.TrainConfig
     eval_episodes: int = 5
     env_kwargs: dict = field(default_factory=dict)
 
@@ -44,7 +44,7 @@ class SingleConfig:
             seed=derive_seed(self.seed, "init", slot),
             learner=self.learner,
             policy=self.policy,
-            eval_every=self.eval_every,
+            eval_every_steps=self.eval_every_steps,
             eval_episodes=self.eval_episodes,
             env_kwargs=self.env_kwargs,
         )
@@ -65,13 +65,12 @@ def run_single(config: SingleConfig, checkpointer: Checkpointer | None = None) -
     single_threaded()
     pool = TaskPool(config.workers)
     try:
-        trained = pool.map(
-            train_policy,
-            [
-                (config.member_config(slot), checkpointer, f"member{slot}")
-                for slot in range(config.population)
-            ],
-        )
+        # Each worker trains its members in lockstep, their networks batched (gpo.batched).
+        tasks = [
+            ([config.member_config(s) for s in slots], checkpointer, [f"member{s}" for s in slots])
+            for slots in groups(config.population, config.workers)
+        ]
+        trained = [member for group in pool.map(train_policies, tasks) for member in group]
     finally:
         pool.close()
     emit_from_workers(config.workers, config.population * config.steps_per_policy)
@@ -93,4 +92,12 @@ def joint_config(config: SingleConfig) -> TrainConfig:
     m = config.population
     learner = replace(config.learner, n_envs=config.learner.n_envs * m)
     member = config.member_config(0)
-    return replace(member, total_steps=config.steps_per_policy * m, seed=config.seed, learner=learner)
+    # Its steps are m policies' worth, so it evaluates every m × eval_every_steps of its own: at
+    # the same points of the per-policy budget as Single and GPO.
+    return replace(
+        member,
+        total_steps=config.steps_per_policy * m,
+        seed=config.seed,
+        learner=learner,
+        eval_every_steps=config.eval_every_steps * m,
+    )

@@ -37,7 +37,7 @@ class RunSpec:
 
 
 def _gpo(learner, **fields):
-    def build(env_id, steps, seed, population, workers, rounds, env_kwargs):
+    def build(env_id, steps, seed, population, workers, rounds, env_kwargs, evaluation):
         return RunSpec(
             "gpo",
             GPOConfig(
@@ -49,6 +49,7 @@ def _gpo(learner, **fields):
                 learner=learner(),
                 workers=workers,
                 env_kwargs=env_kwargs,
+                **evaluation,
                 **fields,
             ),
         )
@@ -57,7 +58,7 @@ def _gpo(learner, **fields):
 
 
 def _single(learner, joint: bool = False):
-    def build(env_id, steps, seed, population, workers, rounds, env_kwargs):
+    def build(env_id, steps, seed, population, workers, rounds, env_kwargs, evaluation):
         config = SingleConfig(
             env_id,
             steps,
@@ -66,6 +67,7 @@ def _single(learner, joint: bool = False):
             learner=learner(),
             workers=workers,
             env_kwargs=env_kwargs,
+            **evaluation,
         )
         return RunSpec("plain", joint_config(config)) if joint else RunSpec("single", config)
 
@@ -73,8 +75,8 @@ def _single(learner, joint: bool = False):
 
 
 def _plain(learner):
-    def build(env_id, steps, seed, population, workers, rounds, env_kwargs):
-        config = TrainConfig(env_id, steps, seed=seed, learner=learner(), env_kwargs=env_kwargs)
+    def build(env_id, steps, seed, population, workers, rounds, env_kwargs, evaluation):
+        config = TrainConfig(env_id, steps, seed=seed, learner=learner(), env_kwargs=env_kwargs, **evaluation)
         return RunSpec("plain", config)
 
     return build
@@ -96,6 +98,10 @@ BUILDERS = {
     "a2c": _plain(A2CConfig),
 }
 ALGORITHMS = tuple(BUILDERS)
+# The evaluation schedule of every run: 5 deterministic episodes after each 20,480 per-policy env
+# steps (10 iterations of the paper's PPO learner), and at the end.
+EVAL_EVERY_STEPS = 20_480
+EVAL_EPISODES = 5
 
 
 def build_run(
@@ -107,13 +113,18 @@ def build_run(
     workers: int = 1,
     rounds: int = 12,
     env_kwargs: dict | None = None,
+    eval_every_steps: int = EVAL_EVERY_STEPS,
+    eval_episodes: int = EVAL_EPISODES,
 ) -> RunSpec:
     """The run ``algo`` names; configuration errors raise ValueError with the reason.
 
     ``env_kwargs`` default to what the environment needs for this seed (a Hilly task's course).
+    Every algorithm evaluates ``eval_episodes`` deterministic episodes after each
+    ``eval_every_steps`` per-policy env steps (``gpo.trainer.TrainConfig``).
     """
     if algo not in BUILDERS:
         raise ValueError(f"unknown algorithm {algo!r}; accepted: {', '.join(ALGORITHMS)}")
     if env_kwargs is None:
         env_kwargs = env_kwargs_for(env_id, seed)
-    return BUILDERS[algo](env_id, steps_per_policy, seed, population, workers, rounds, env_kwargs)
+    evaluation = {"eval_every_steps": eval_every_steps, "eval_episodes": eval_episodes}
+    return BUILDERS[algo](env_id, steps_per_policy, seed, population, workers, rounds, env_kwargs, evaluation)

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from typer.exceptions import TyperException
 
-from bench.algorithms import ALGORITHMS
+from bench.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS
 from bench.results import CorruptRun, is_done
 
 app = typer.Typer(
@@ -81,6 +81,11 @@ def train(
     population: int = typer.Option(8, help="m, for GPO, Single and Joint"),
     rounds: int = typer.Option(12, help="GPO's rounds (the paper: 12)"),
     workers: int = typer.Option(1, help="worker processes for a population's members"),
+    eval_every_steps: int = typer.Option(
+        EVAL_EVERY_STEPS,
+        help="per-policy env steps between evaluations (and one at the end); 0: none (GPO: phase ends only)",
+    ),
+    eval_episodes: int = typer.Option(EVAL_EPISODES, help="deterministic episodes per evaluation"),
     out: Path = typer.Option(Path("results/train"), help="folder for curve.parquet and run.json"),
     force: bool = typer.Option(False, "--force", help="overwrite a finished run"),
     tensorboard: bool = typer.Option(False, "--tensorboard", help=TENSORBOARD_HELP),
@@ -99,9 +104,16 @@ def train(
         raise BadInput(f"--steps must be a positive number of env steps, got {steps}")
     if seed < 0:
         raise BadInput(f"--seed must be >= 0, got {seed}")
-    for name, value in (("--population", population), ("--rounds", rounds), ("--workers", workers)):
+    for name, value in (
+        ("--population", population),
+        ("--rounds", rounds),
+        ("--workers", workers),
+        ("--eval-episodes", eval_episodes),
+    ):
         if value < 1:
             raise BadInput(f"{name} must be >= 1, got {value}")
+    if eval_every_steps < 0:
+        raise BadInput(f"--eval-every-steps must be >= 0 (0: no evaluation), got {eval_every_steps}")
     known_env(env)
     every = progress_interval(progress_seconds)
     check_tensorboard(tensorboard)
@@ -131,6 +143,8 @@ def train(
             population=population,
             workers=workers,
             rounds=rounds,
+            eval_every_steps=eval_every_steps,
+            eval_episodes=eval_episodes,
         )
     except ValueError as error:  # configuration rejected on construction
         raise BadInput(str(error)) from None

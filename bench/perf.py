@@ -61,8 +61,10 @@ def env_sps(env_id: str, steps: int, seed: int = 0) -> float:
     return steps / elapsed
 
 
-def ours_trainer(env_id: str, steps: int, seed: int, eval_every: int = 0) -> Trainer:
-    return Trainer(TrainConfig(env_id, steps, seed=seed, learner=PPOConfig(), eval_every=eval_every))
+def ours_trainer(env_id: str, steps: int, seed: int, eval_every_steps: int = 0) -> Trainer:
+    return Trainer(
+        TrainConfig(env_id, steps, seed=seed, learner=PPOConfig(), eval_every_steps=eval_every_steps)
+    )
 
 
 def ours_sps(env_id: str, steps: int, seed: int = 0) -> float:
@@ -233,7 +235,9 @@ def gpo_overhead(args: argparse.Namespace) -> dict:
     gpo_config = GPOConfig(
         args.env, args.steps_per_policy, population=args.population, rounds=args.rounds, eval_episodes=1
     )
-    single_config = SingleConfig(args.env, args.steps_per_policy, population=args.population, eval_every=0)
+    single_config = SingleConfig(
+        args.env, args.steps_per_policy, population=args.population, eval_every_steps=0
+    )
     gpo_sps, single_sps, shares = [], [], []
     for _ in range(args.repeats):
         start = time.perf_counter()

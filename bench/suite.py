@@ -10,6 +10,12 @@ validated completely before anything starts: every error names the field and wha
     steps_per_policy = 1_000_000   # the paper's per-policy budget
     population = 8                 # m, or a list of them (one set of runs each)
     rounds = 12                    # GPO's rounds
+    eval_every_steps = 20_480      # optional: per-policy env steps between evaluations
+    eval_episodes = 5              # optional: deterministic episodes per evaluation
+
+The evaluation schedule is not part of a run's identity (like the number of workers): it never
+changes what a run trains, only where its curve is sampled, so a finished run evaluated on another
+schedule still counts as done. ``eval_episodes`` is: it changes the evaluation returns.
 """
 
 from __future__ import annotations
@@ -22,10 +28,14 @@ from pathlib import Path
 
 import tomllib
 
-from bench.algorithms import ALGORITHMS, RunSpec, build_run
+from bench.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS, RunSpec, build_run
 from bench.results import CorruptRun, done_record
 
 FIELDS = ("description", "algorithms", "envs", "seeds", "steps_per_policy", "population", "rounds")
+OPTIONAL = {"description", "eval_every_steps", "eval_episodes"}
+# Configuration keys that say where a curve is evaluated, not what is trained (``eval_every`` is
+# the iteration count older versions recorded).
+SCHEDULE_KEYS = ("eval_every", "eval_every_steps", "eval_offset_steps", "eval_at_end", "eval_seed")
 
 
 class SuiteError(ValueError):
@@ -44,6 +54,8 @@ class Run:
     population: int
     rounds: int
     label_population: bool = False  # the suite varies m, so m is part of the run's name
+    eval_every_steps: int = EVAL_EVERY_STEPS
+    eval_episodes: int = EVAL_EPISODES
 
     @property
     def algo_label(self) -> str:
@@ -58,7 +70,13 @@ class Run:
         return Path(results) / self.suite / self.algo_label / self.env / f"seed{self.seed}"
 
     def options(self, workers: int = 1) -> dict:
-        return {"population": self.population, "workers": workers, "rounds": self.rounds}
+        return {
+            "population": self.population,
+            "workers": workers,
+            "rounds": self.rounds,
+            "eval_every_steps": self.eval_every_steps,
+            "eval_episodes": self.eval_episodes,
+        }
 
     def spec(self) -> RunSpec:
         """What the run is (its family and configuration); ValueError if it cannot be built."""
@@ -102,6 +120,8 @@ class Suite:
     steps_per_policy: int
     populations: tuple[int, ...]
     rounds: int
+    eval_every_steps: int = EVAL_EVERY_STEPS
+    eval_episodes: int = EVAL_EPISODES
 
     def narrowed(
         self,
@@ -143,7 +163,18 @@ class Suite:
     def runs(self) -> list[Run]:
         vary = len(self.populations) > 1
         return [
-            Run(self.name, algo, env, seed, self.steps_per_policy, m, self.rounds, vary)
+            Run(
+                self.name,
+                algo,
+                env,
+                seed,
+                self.steps_per_policy,
+                m,
+                self.rounds,
+                vary,
+                self.eval_every_steps,
+                self.eval_episodes,
+            )
             for algo in self.algorithms
             for m in self.populations
             for env in self.envs
@@ -152,9 +183,11 @@ class Suite:
 
 
 def _comparable(config: dict) -> dict:
-    """``config`` as JSON would give it back (tuples become lists, ...), without ``workers``."""
+    """``config`` as JSON would give it back (tuples become lists, ...), without ``workers`` and
+    the evaluation schedule (neither changes what a run trains)."""
     data = json.loads(json.dumps(config, default=str))
-    data.pop("workers", None)
+    for key in ("workers", *SCHEDULE_KEYS):
+        data.pop(key, None)
     return data
 
 
@@ -210,10 +243,12 @@ def load_suite(name_or_path: str) -> Suite:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise SuiteError(f"{path}: not valid TOML ({error})") from None
-    unknown = sorted(set(data) - set(FIELDS))
+    unknown = sorted(set(data) - set(FIELDS) - OPTIONAL)
     if unknown:
-        raise SuiteError(f"{unknown[0]}: unknown field; accepted: {', '.join(FIELDS)}")
-    missing = [f for f in FIELDS[1:] if f not in data]
+        raise SuiteError(
+            f"{unknown[0]}: unknown field; accepted: {', '.join([*FIELDS, *sorted(OPTIONAL - set(FIELDS))])}"
+        )
+    missing = [f for f in FIELDS if f not in data and f not in OPTIONAL]
     if missing:
         raise SuiteError(f"{missing[0]}: missing (a suite names {', '.join(FIELDS[1:])})")
     suite = Suite(
@@ -225,6 +260,8 @@ def load_suite(name_or_path: str) -> Suite:
         steps_per_policy=_int("steps_per_policy", data["steps_per_policy"], 1),
         populations=_int_list("population", data["population"], 1),
         rounds=_int("rounds", data["rounds"], 1),
+        eval_every_steps=_int("eval_every_steps", data.get("eval_every_steps", EVAL_EVERY_STEPS), 0),
+        eval_episodes=_int("eval_episodes", data.get("eval_episodes", EVAL_EPISODES), 1),
     )
     suite.validate()
     return suite

@@ -4,9 +4,12 @@ else. Its steps are reported apart and never counted as training samples.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import gymnasium as gym
 import numpy as np
 
+from gpo.batched import StackedPolicies
 from gpo.policy import ActorCritic
 
 
@@ -16,17 +19,38 @@ def evaluate(agent: ActorCritic, env: gym.Env, n_episodes: int, seed: int) -> tu
     The env is reset with the same ``seed`` at every evaluation, so successive evaluations of a
     run start from the same states and differ only through the policy.
     """
-    returns, steps = [], 0
-    obs, _ = env.reset(seed=seed)
-    low, high = env.action_space.low, env.action_space.high
+    return evaluate_together([agent], [env], n_episodes, seed)[0]
+
+
+def evaluate_together(
+    agents: Sequence[ActorCritic], envs: Sequence[gym.Env], n_episodes: int, seeds: int | Sequence[int]
+) -> list[tuple[list[float], int]]:
+    """:func:`evaluate` for k agents at once, agent j on ``envs[j]`` reset with ``seeds[j]`` (one
+    ``seeds`` for all: the agents start their episodes from the same states), the k policies
+    computed as one batch at every step. Each agent's numbers are exactly what it gets evaluated
+    alone; agents whose episode has ended wait for the others."""
+    k = len(agents)
+    seeds = [seeds] * k if isinstance(seeds, int) else list(seeds)
+    policies = StackedPolicies(agents)
+    low, high = envs[0].action_space.low, envs[0].action_space.high
+    returns: list[list[float]] = [[] for _ in range(k)]
+    steps = [0] * k
+    obs = np.stack([env.reset(seed=s)[0] for env, s in zip(envs, seeds)])[:, None, :]  # (k, 1, O)
     for _ in range(n_episodes):
-        total, done = 0.0, False
-        while not done:
-            action = np.clip(agent.mean_action(obs[None])[0], low, high)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            steps += 1
-            done = terminated or truncated
-        returns.append(total)
-        obs, _ = env.reset()
-    return returns, steps
+        totals = [0.0] * k
+        running = list(range(k))
+        while running:
+            actions = policies.mean_action(obs)  # all k: a finished agent's row is not used
+            still = []
+            for j in running:
+                action = np.clip(actions[j, 0], low, high)
+                obs[j, 0], reward, terminated, truncated, _ = envs[j].step(action)
+                totals[j] += float(reward)
+                steps[j] += 1
+                if terminated or truncated:
+                    returns[j].append(totals[j])
+                    obs[j, 0] = envs[j].reset()[0]
+                else:
+                    still.append(j)
+            running = still
+    return [(returns[j], steps[j]) for j in range(k)]

@@ -22,8 +22,9 @@ the places that are left.
 The learning curve has a row per learner iteration (aggregated over the members: total env steps,
 mean return of the population's episodes, best member's mean return) and one after each
 crossover phase; ``eval_return`` is the best member's deterministic evaluation at the end of every
-phase. The "best member" is the one with the highest evaluation return (the same rule as the
-*Single* baseline).
+phase and at the points of the run's evaluation schedule (``GPOConfig.eval_every_steps``). The
+"best member" is the one with the highest evaluation return (the same rule as the *Single*
+baseline).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from gpo.a2c import A2CConfig
 from gpo.crossover import CrossoverConfig, crossover
 from gpo.curves import best_of, population_row
 from gpo.data_sharing import DataSharingConfig, sharing_neighbours
-from gpo.mutation import mutate, mutate_together
-from gpo.parallel import TaskPool, single_threaded
+from gpo.mutation import mutate_group, mutate_together
+from gpo.parallel import TaskPool, groups, single_threaded
 from gpo.policy import PolicyConfig
 from gpo.population import Member, PopulationSpec
 from gpo.ppo import PPOConfig
@@ -63,6 +64,12 @@ class GPOConfig:
     data_sharing: DataSharingConfig = field(default_factory=DataSharingConfig)
     workers: int = 1
     eval_episodes: int = 5
+    # Every member is evaluated at the end of every mutation phase (the curve's best member) and,
+    # within phases, after each ``eval_every_steps`` per-policy env steps: the schedule Single,
+    # Joint and plain runs use (``gpo.trainer.TrainConfig``), so curves are comparable. 0 = phase
+    # ends only. Evaluation steps never count against the budget; their wall time is reported
+    # per round (``seconds_evaluation``).
+    eval_every_steps: int = 20_480
     env_kwargs: dict = field(default_factory=dict)
     continue_episodes: bool = False  # see PopulationSpec.continue_episodes
 
@@ -71,8 +78,8 @@ class GPOConfig:
             raise ValueError(f"population must be >= 2, got {self.population}")
         if self.rounds < 1:
             raise ValueError(f"rounds must be >= 1, got {self.rounds}")
-        if self.seed < 0 or self.workers < 1 or self.eval_episodes < 1:
-            raise ValueError("seed must be >= 0, workers and eval_episodes >= 1")
+        if self.seed < 0 or self.workers < 1 or self.eval_episodes < 1 or self.eval_every_steps < 0:
+            raise ValueError("seed and eval_every_steps must be >= 0, workers and eval_episodes >= 1")
         own = self.mutation_steps_per_policy
         n_envs = self.learner.n_envs
         if own < self.rounds or own % n_envs:
@@ -119,6 +126,7 @@ class GPO:
             config.learner,
             dict(config.env_kwargs),
             continue_episodes=config.continue_episodes,
+            eval_every_steps=config.eval_every_steps,
         )
         self.members = [
             Member.new(self.spec, np.random.default_rng(derive_seed(config.seed, "init", slot))).state_dict()
@@ -141,16 +149,28 @@ class GPO:
         cfg, k = self.config, self.round_index
         start = time.perf_counter()
         steps = cfg.mutation_steps(k)
+        # per-policy steps before this phase: k phases of mutation and k crossovers
+        before = k * (cfg.mutation_steps(0) + cfg.crossover_steps_per_child)
         neighbours = self._sharing_neighbours()
         if neighbours is None:
+            # Each worker mutates its members in lockstep, their networks batched (gpo.batched).
             tasks = [
-                (state, self.spec, steps, cfg.seed, k, slot, cfg.eval_episodes)
-                for slot, state in enumerate(self.members)
+                (
+                    [self.members[s] for s in slots],
+                    self.spec,
+                    steps,
+                    cfg.seed,
+                    k,
+                    slots,
+                    cfg.eval_episodes,
+                    before,
+                )
+                for slots in groups(cfg.population, pool.workers)
             ]
-            mutated = pool.map(mutate, tasks)
+            mutated = [result for group in pool.map(mutate_group, tasks) for result in group]
         else:
             mutated = mutate_together(
-                self.members, self.spec, steps, cfg.seed, k, cfg.eval_episodes, neighbours
+                self.members, self.spec, steps, cfg.seed, k, cfg.eval_episodes, neighbours, before
             )
         self.members = [result.state for result in mutated]
         eval_returns = [result.eval_return for result in mutated]
@@ -169,6 +189,10 @@ class GPO:
             else float("nan"),
             "best_eval_return": best_of(eval_returns),
             "seconds_mutation": t_mutation,
+            # evaluation's share of the phase (member-seconds summed, scaled to the phase's wall time)
+            "seconds_evaluation": t_mutation
+            * sum(r.eval_seconds for r in mutated)
+            / max(sum(r.seconds for r in mutated), 1e-12),
             "seconds_selection": 0.0,
             "seconds_crossover": 0.0,
             "beta": float("nan"),
@@ -277,8 +301,9 @@ class GPO:
                 phase="mutation",
                 iteration=i + 1,
                 env_steps=base + row["env_steps"],
-                eval_return=best_of([m.eval_return for m in mutated]) if last else float("nan"),
             )
+            if last:  # the phase's end: every member's evaluation (within it: the schedule's)
+                row["eval_return"] = best_of([m.eval_return for m in mutated])
             self.curve.append(row)
         self.env_steps = self.curve[-1]["env_steps"]
         for row in self.curve[-len(per_member[0]) :]:

@@ -7,32 +7,42 @@ of each phase with that seed, so a new member never inherits the middle of its p
 episode; with ``PopulationSpec.continue_episodes`` a member carries its environments (physics and
 the episode in progress) from one phase to its next, as an uninterrupted learner would.
 At the end, the member is evaluated with its deterministic mean action (steps not counted).
-``mutate_together`` is the same for all members in lockstep, for data sharing
+``mutate_group`` runs several members in lockstep with their policies batched (how a worker runs
+its share of the population); ``mutate_together`` is the same for all members, for data sharing
 (``gpo.data_sharing``): every iteration all members collect, then each updates on its own samples
 and its neighbours'.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from gpo.data_sharing import shared_batch
-from gpo.population import EPISODES, Member, PopulationSpec, evaluate_member
+from gpo.population import EPISODES, Member, PopulationSpec, evaluate_members
 from gpo.seeding import derive_seed
-from gpo.trainer import TrainConfig, Trainer
+from gpo.trainer import TrainConfig, Trainer, collect_all, update_all
 
 
 @dataclass
 class MutationResult:
     state: dict  # the member after mutation
     iterations: list[dict]  # one row per learner iteration (steps, returns, losses)
-    eval_return: float
-    eval_steps: int
-    seconds: float
+    eval_return: float  # at the end of the phase
+    eval_steps: int  # at the end of the phase
+    seconds: float  # the member's share of the phase's wall time, evaluations included
+    eval_seconds: float  # of which evaluation (within the phase and at its end)
 
 
 def _start(
-    state: dict, spec: PopulationSpec, steps: int, run_seed: int, round_index: int, slot: int
+    state: dict,
+    spec: PopulationSpec,
+    steps: int,
+    run_seed: int,
+    round_index: int,
+    slot: int,
+    eval_episodes: int,
+    steps_before: int,
 ) -> tuple[Member, Trainer]:
     member = Member.from_state(spec, state)
     config = TrainConfig(
@@ -41,7 +51,14 @@ def _start(
         seed=derive_seed(run_seed, "mutation", round_index, slot),
         learner=spec.learner,
         policy=spec.policy,
-        eval_every=0,
+        # Within the phase, evaluations on the run's env-step schedule (per-policy steps, counted
+        # from the run's start), from the run's evaluation states; the phase's end is evaluated
+        # by _finish_all for every member anyway.
+        eval_every_steps=spec.eval_every_steps,
+        eval_offset_steps=steps_before,
+        eval_at_end=False,
+        eval_seed=derive_seed(run_seed, "evaluation"),
+        eval_episodes=eval_episodes,
         log_every_steps=1,  # a row per iteration; GPO aggregates them across members
         env_kwargs=spec.env_kwargs,
     )
@@ -56,16 +73,28 @@ def _record(member: Member, trainer: Trainer) -> None:
     member.trajectories.add(trainer.last_rollout)
 
 
-def _finish(
-    member: Member, trainer: Trainer, spec: PopulationSpec, run_seed: int, eval_episodes: int
-) -> MutationResult:
-    state = member.state_dict()
-    if spec.continue_episodes:
-        state[EPISODES] = trainer.collector.state_dict()
-    trainer.close()
-    member.trajectories.end_phase()
-    eval_return, eval_steps = evaluate_member(member, spec, eval_episodes, run_seed)
-    return MutationResult(state, trainer.curve, eval_return, eval_steps, trainer.wall_seconds)
+def _finish_all(
+    started: list[tuple[Member, Trainer]], spec: PopulationSpec, run_seed: int, eval_episodes: int
+) -> list[MutationResult]:
+    """Each member's state after the phase, then all of them evaluated together (deterministic
+    mean action, the run's evaluation seed, steps not counted; each as if evaluated alone)."""
+    states = []
+    for member, trainer in started:
+        state = member.state_dict()
+        if spec.continue_episodes:
+            state[EPISODES] = trainer.collector.state_dict()
+        trainer.close()
+        member.trajectories.end_phase()
+        states.append(state)
+    start = time.perf_counter()
+    evaluated = evaluate_members([member for member, _ in started], spec, eval_episodes, run_seed)
+    seconds = (time.perf_counter() - start) / len(started)
+    return [
+        MutationResult(
+            state, trainer.curve, ret, steps, trainer.wall_seconds + seconds, trainer.eval_seconds + seconds
+        )
+        for state, (_, trainer), (ret, steps) in zip(states, started, evaluated)
+    ]
 
 
 def mutate(
@@ -76,17 +105,43 @@ def mutate(
     round_index: int,
     slot: int,
     eval_episodes: int,
+    steps_before: int = 0,
 ) -> MutationResult:
-    """Train member ``state`` for exactly ``steps`` env steps with its learner, then evaluate it."""
-    member, trainer = _start(state, spec, steps, run_seed, round_index, slot)
+    """Train member ``state`` for exactly ``steps`` env steps with its learner, then evaluate it
+    (``steps_before``: the member's per-policy steps before this phase, for the evaluation
+    schedule)."""
+    return mutate_group([state], spec, steps, run_seed, round_index, [slot], eval_episodes, steps_before)[0]
+
+
+def mutate_group(
+    states: list[dict],
+    spec: PopulationSpec,
+    steps: int,
+    run_seed: int,
+    round_index: int,
+    slots: list[int],
+    eval_episodes: int,
+    steps_before: int = 0,
+) -> list[MutationResult]:
+    """``mutate`` for the members in ``slots``, in lockstep: their environments step together and
+    their policies are computed as one batch (``gpo.batched``). Each member's result is exactly
+    the one it gets mutated alone, so how members are grouped over workers changes nothing."""
+    started = [
+        _start(s, spec, steps, run_seed, round_index, slot, eval_episodes, steps_before)
+        for s, slot in zip(states, slots)
+    ]
+    trainers = [trainer for _, trainer in started]
     try:
-        while not trainer.done:
-            trainer.step()
-            _record(member, trainer)
+        while not trainers[0].done:
+            rollouts = collect_all(trainers)
+            for member, trainer in started:
+                _record(member, trainer)
+            update_all(trainers, rollouts)
     except BaseException:
-        trainer.close()
+        for trainer in trainers:
+            trainer.close()
         raise
-    return _finish(member, trainer, spec, run_seed, eval_episodes)
+    return _finish_all(started, spec, run_seed, eval_episodes)
 
 
 def mutate_together(
@@ -97,13 +152,17 @@ def mutate_together(
     round_index: int,
     eval_episodes: int,
     neighbours: list[list[int]],
+    steps_before: int = 0,
 ) -> list[MutationResult]:
     """Mutate all members in lockstep; member i also learns from members ``neighbours[i]``."""
-    started = [_start(s, spec, steps, run_seed, round_index, slot) for slot, s in enumerate(states)]
+    started = [
+        _start(s, spec, steps, run_seed, round_index, slot, eval_episodes, steps_before)
+        for slot, s in enumerate(states)
+    ]
     trainers = [trainer for _, trainer in started]
     try:
         while not trainers[0].done:
-            rollouts = [trainer.collect() for trainer in trainers]
+            rollouts = collect_all(trainers)
             for member, trainer in started:
                 _record(member, trainer)
             # Shared batches are built from every member's pre-update policy and statistics.
@@ -111,10 +170,9 @@ def mutate_together(
                 [shared_batch(trainers[i].agent, trainers[i].learner, rollouts[j]) for j in near]
                 for i, near in enumerate(neighbours)
             ]
-            for trainer, rollout, shared in zip(trainers, rollouts, extra):
-                trainer.update(rollout, shared)
+            update_all(trainers, rollouts, extra)
     except BaseException:
         for trainer in trainers:
             trainer.close()
         raise
-    return [_finish(member, trainer, spec, run_seed, eval_episodes) for member, trainer in started]
+    return _finish_all(started, spec, run_seed, eval_episodes)

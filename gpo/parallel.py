@@ -16,12 +16,16 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
+import torch
 from threadpoolctl import threadpool_limits
 
 
 def single_threaded() -> None:
-    """One BLAS thread: the setting every number of this project is produced with."""
+    """One BLAS thread and one torch thread (``gpo.nn.tanh_``): the setting every number of this
+    project is produced with."""
     threadpool_limits(1)
+    torch.set_num_threads(1)
 
 
 def registered_env_modules() -> tuple[str, ...]:
@@ -38,6 +42,12 @@ def _init_worker(env_modules: tuple[str, ...]) -> None:
     single_threaded()
     for module in env_modules:
         importlib.import_module(module)
+
+
+def groups(n: int, workers: int) -> list[list[int]]:
+    """Indices 0..n-1 in at most ``workers`` contiguous groups of near-equal size (one per worker,
+    each run in lockstep); the grouping changes how fast a run goes, never its numbers."""
+    return [list(map(int, g)) for g in np.array_split(np.arange(n), min(n, workers))]
 
 
 class TaskPool:

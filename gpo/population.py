@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 
 from gpo.a2c import A2CConfig
-from gpo.evaluation import evaluate
+from gpo.evaluation import evaluate_together
 from gpo.learner import Learner
 from gpo.policy import ActorCritic, PolicyConfig
 from gpo.ppo import PPOConfig
@@ -44,6 +44,9 @@ class PopulationSpec:
     # Measured on whole `lite` runs (results/fidelity/README.md): −46 ± 77 (Hopper) and
     # +326 ± 358 (Walker2d) against resetting, within noise; the default stays the simpler reset.
     continue_episodes: bool = False
+    # Per-policy env steps between evaluations within a mutation phase (the run's schedule,
+    # ``gpo.trainer.TrainConfig.eval_every_steps``); 0 = only at the end of every phase.
+    eval_every_steps: int = 0
 
 
 class TrajectoryBuffer:
@@ -151,9 +154,22 @@ class Member:
 
 def evaluate_member(member: Member, spec: PopulationSpec, episodes: int, run_seed: int) -> tuple[float, int]:
     """Deterministic evaluation; every member of a run is evaluated from the same start states."""
-    env = gym.make(spec.env_id, **spec.env_kwargs)
+    return evaluate_members([member], spec, episodes, run_seed)[0]
+
+
+def evaluate_members(
+    members: list[Member], spec: PopulationSpec, episodes: int, run_seed: int
+) -> list[tuple[float, int]]:
+    """``evaluate_member`` for several members at once (``gpo.evaluation.evaluate_together``):
+    mean return and steps of each, exactly as evaluated alone."""
+    envs = []
     try:
-        returns, steps = evaluate(member.agent, env, episodes, derive_seed(run_seed, "evaluation"))
+        for _ in members:
+            envs.append(gym.make(spec.env_id, **spec.env_kwargs))
+        evaluated = evaluate_together(
+            [member.agent for member in members], envs, episodes, derive_seed(run_seed, "evaluation")
+        )
     finally:
-        env.close()
-    return float(np.mean(returns)), steps
+        for env in envs:
+            env.close()
+    return [(float(np.mean(returns)), steps) for returns, steps in evaluated]

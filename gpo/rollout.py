@@ -1,33 +1,37 @@
 """Environment stepping and rollout storage.
 
 ``RolloutCollector`` steps N environments together (``gpo.vector_env.LockstepEnvs``, or any
-gymnasium vector env with SAME_STEP autoreset) with batched policy inference; ``Rollout`` is
-what it hands to a learner. Terminated and truncated are kept
-apart so that GAE bootstraps through a time limit but not through a terminal state: for every step
-we store V(s_{t+1}) of the *true* next state (gymnasium's ``final_obs`` when an episode ended).
+gymnasium vector env with SAME_STEP autoreset) with batched policy inference; ``Rollout`` is what it
+hands to a learner. ``collect_together`` steps k members' collectors in lockstep, their policies
+computed as one batch (``gpo.batched``), each member's rollout exactly its own. Terminated and
+truncated are kept apart so that GAE bootstraps through a time limit but not through a terminal
+state: for every step we store V(s_{t+1}) of the *true* next state (gymnasium's ``final_obs`` when
+an episode ended).
 
 Only μ_θ is evaluated per step; V and log π of the whole rollout are then computed in one batched
-pass (the parameters do not change during a rollout, so the numbers are the same).
-Observation statistics are updated at every step, before the step's observation is normalised
-(SB3 VecNormalize's timing), and each stored observation is normalised exactly as the policy saw
-it when it acted, so a learner's log-probabilities are the behaviour policy's. (Freezing the
-statistics for a whole rollout instead was measured worse: on HalfCheetah-v5, 200k steps, seeds
-0-7, deterministic return 1244 ± 199 against 1840 ± 791 per step, the lowest seed 916 against
-1296; the first rollout then runs on unnormalised inputs and the policy must re-adapt after it.)
+pass (the parameters do not change during a rollout, so the numbers are the same). Observation
+statistics are updated at every step, before the step's observation is normalised (SB3
+VecNormalize's timing), and each stored observation is normalised exactly as the policy saw it when
+it acted, so a learner's log-probabilities are the behaviour policy's. (Freezing the statistics for
+a whole rollout instead was measured worse: on HalfCheetah-v5, 200k steps, seeds 0-7, deterministic
+return 1244 ± 199 against 1840 ± 791 per step, the lowest seed 916 against 1296; the first rollout
+then runs on unnormalised inputs and the policy must re-adapt after it.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import gymnasium as gym
 import numpy as np
 
+from gpo.batched import StackedPolicies
 from gpo.distributions import log_prob_value
 from gpo.policy import ActorCritic
 from gpo.vector_env import LockstepEnvs, make_vector_env
 
-__all__ = ["Rollout", "RolloutCollector", "make_vector_env"]
+__all__ = ["Rollout", "RolloutCollector", "collect_together", "make_vector_env"]
 
 Array = np.ndarray
 
@@ -70,69 +74,7 @@ class RolloutCollector:
 
     def collect(self, agent: ActorCritic, n_steps: int, rng: np.random.Generator) -> Rollout:
         """Run ``n_steps`` steps in each of the N environments (N · n_steps env steps)."""
-        N, obs_dim, A = self.n_envs, agent.obs_dim, agent.act_dim
-        raw_obs = np.empty((n_steps, N, obs_dim))
-        next_raw_obs = np.empty((n_steps, N, obs_dim))
-        actions = np.empty((n_steps, N, A))
-        rewards = np.empty((n_steps, N))
-        terminated = np.empty((n_steps, N), dtype=bool)
-        truncated = np.empty((n_steps, N), dtype=bool)
-        # Exploration noise for the whole rollout at once: a = μ + σ ε, ε ~ N(0, I).
-        noise = rng.standard_normal((n_steps, N, A)) * np.exp(agent.log_std)
-        norm_obs, next_norm_obs = np.empty_like(raw_obs), np.empty_like(raw_obs)
-        means = np.empty_like(actions)
-        normalize = agent.obs_normalizer
-        returns, lengths = [], []
-        obs = self.obs
-        for t in range(n_steps):
-            raw_obs[t] = obs
-            normalize.update(obs)
-            norm_obs[t] = normalize(obs)
-            means[t] = agent.pi(norm_obs[t])
-            actions[t] = means[t] + noise[t]
-            obs, reward, term, trunc, info = self.envs.step(
-                np.minimum(np.maximum(actions[t], self.low), self.high)
-            )
-            rewards[t], terminated[t], truncated[t] = reward, term, trunc
-            next_raw_obs[t] = obs
-            self.episode_return += reward
-            self.episode_length += 1
-            done = term | trunc
-            if done.any():
-                for i in np.flatnonzero(done):
-                    next_raw_obs[t, i] = info["final_obs"][i]
-                    next_norm_obs[t, i] = normalize(info["final_obs"][i])
-                    returns.append(float(self.episode_return[i]))
-                    lengths.append(int(self.episode_length[i]))
-                self.episode_return[done] = 0.0
-                self.episode_length[done] = 0
-        self.obs = obs
-        # Within an episode s_{t+1} is normalised as the policy sees it at t + 1 (so V(s_{t+1})
-        # is exactly the next step's V); the rollout's last next state with current statistics.
-        ended = terminated | truncated
-        next_norm_obs[:-1][~ended[:-1]] = norm_obs[1:][~ended[:-1]]
-        next_norm_obs[-1][~ended[-1]] = normalize(obs)[~ended[-1]]
-
-        # Batched pass over the whole rollout with the (unchanged) sampling policy.
-        values = agent.value(norm_obs)
-        next_values = agent.value(next_norm_obs)
-        log_probs = log_prob_value(actions, means, agent.log_std)
-        return Rollout(
-            obs=norm_obs,
-            raw_obs=raw_obs,
-            next_raw_obs=next_raw_obs,
-            actions=actions,
-            log_probs=log_probs,
-            means=means,
-            log_std=agent.log_std.copy(),
-            values=values,
-            next_values=next_values,
-            rewards=rewards,
-            terminated=terminated,
-            truncated=truncated,
-            episode_returns=returns,
-            episode_lengths=lengths,
-        )
+        return collect_together([self], [agent], n_steps, [rng])[0]
 
     def state_dict(self) -> dict:
         """Everything needed to continue stepping bit for bit, the environments included."""
@@ -151,3 +93,96 @@ class RolloutCollector:
 
     def close(self) -> None:
         self.envs.close()
+
+
+def collect_together(
+    collectors: Sequence[RolloutCollector],
+    agents: Sequence[ActorCritic],
+    n_steps: int,
+    rngs: Sequence[np.random.Generator],
+) -> list[Rollout]:
+    """k members' rollouts in lockstep: member j acts with ``agents[j]`` in ``collectors[j]``'s
+    environments and draws its noise from ``rngs[j]``. The k policies and normalisers are computed
+    in one batched call per step (``gpo.batched``); each member's rollout is exactly the one it
+    would collect alone."""
+    k, N = len(collectors), collectors[0].n_envs
+    if any(c.n_envs != N for c in collectors) or not len(agents) == len(rngs) == k:
+        raise ValueError("collect_together needs one agent and one generator per collector, same n_envs")
+    obs_dim, A = agents[0].obs_dim, agents[0].act_dim
+    raw_obs = np.empty((k, n_steps, N, obs_dim))
+    next_raw_obs = np.empty_like(raw_obs)
+    norm_obs, next_norm_obs = np.empty_like(raw_obs), np.empty_like(raw_obs)
+    actions = np.empty((k, n_steps, N, A))
+    means = np.empty_like(actions)
+    rewards = np.empty((k, n_steps, N))
+    terminated = np.empty((k, n_steps, N), dtype=bool)
+    truncated = np.empty((k, n_steps, N), dtype=bool)
+    # Exploration noise for the whole rollout at once, from each member's own stream: a = μ + σ ε.
+    noise = np.stack(
+        [rng.standard_normal((n_steps, N, A)) * np.exp(agent.log_std) for rng, agent in zip(rngs, agents)]
+    )
+    policies = StackedPolicies(agents)
+    normalize = policies.normalizer
+    low, high = collectors[0].low, collectors[0].high
+    returns: list[list[float]] = [[] for _ in range(k)]
+    lengths: list[list[int]] = [[] for _ in range(k)]
+    obs = np.stack([c.obs for c in collectors])  # (k, N, O)
+    episode_return = np.stack([c.episode_return for c in collectors])  # (k, N)
+    episode_length = np.stack([c.episode_length for c in collectors])
+    infos: list[dict] = [{}] * k
+    for t in range(n_steps):
+        raw_obs[:, t] = obs
+        normalize.update(obs)
+        norm_obs[:, t] = normalize(obs)
+        means[:, t] = policies.mean(norm_obs[:, t])
+        actions[:, t] = means[:, t] + noise[:, t]
+        clipped = np.minimum(np.maximum(actions[:, t], low), high)
+        for j, collector in enumerate(collectors):
+            step = collector.envs.step(clipped[j])
+            obs[j], rewards[j, t], terminated[j, t], truncated[j, t], infos[j] = step
+        next_raw_obs[:, t] = obs
+        episode_return += rewards[:, t]
+        episode_length += 1
+        done = terminated[:, t] | truncated[:, t]
+        if done.any():
+            for j, i in zip(*np.nonzero(done)):
+                final = infos[j]["final_obs"][i]
+                next_raw_obs[j, t, i] = final
+                next_norm_obs[j, t, i] = normalize.one(j, final)
+                returns[j].append(float(episode_return[j, i]))
+                lengths[j].append(int(episode_length[j, i]))
+            episode_return[done] = 0.0
+            episode_length[done] = 0
+    policies.write_back()
+
+    rollouts = []
+    for j, (collector, agent) in enumerate(zip(collectors, agents)):
+        collector.obs = obs[j].copy()
+        collector.episode_return = episode_return[j].copy()
+        collector.episode_length = episode_length[j].copy()
+        # Within an episode s_{t+1} is normalised as the policy sees it at t + 1 (so V(s_{t+1})
+        # is exactly the next step's V); the rollout's last next state with current statistics.
+        ended = terminated[j] | truncated[j]
+        nxt = next_norm_obs[j]
+        nxt[:-1][~ended[:-1]] = norm_obs[j, 1:][~ended[:-1]]
+        nxt[-1][~ended[-1]] = normalize.one(j, obs[j])[~ended[-1]]
+        # Batched pass over the whole rollout with the (unchanged) sampling policy.
+        rollouts.append(
+            Rollout(
+                obs=norm_obs[j],
+                raw_obs=raw_obs[j],
+                next_raw_obs=next_raw_obs[j],
+                actions=actions[j],
+                log_probs=log_prob_value(actions[j], means[j], agent.log_std),
+                means=means[j],
+                log_std=agent.log_std.copy(),
+                values=agent.value(norm_obs[j]),
+                next_values=agent.value(nxt),
+                rewards=rewards[j],
+                terminated=terminated[j],
+                truncated=truncated[j],
+                episode_returns=returns[j],
+                episode_lengths=lengths[j],
+            )
+        )
+    return rollouts

@@ -5,7 +5,7 @@ Each iteration: collect N·n steps (the last iteration only what is left of the 
 stops at its exact env-step budget), update, and append a row to the learning curve. Seeding:
 one integer fixes everything: the networks' initialisation and the exploration noise and
 minibatch order come from numpy generators spawned from it, training env i is reset with
-``seed + i`` and the evaluation env with ``seed + EVAL_SEED_OFFSET``.
+``seed + i`` and the evaluation env with ``seed + EVAL_SEED_OFFSET`` (or ``eval_seed``).
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ import numpy as np
 
 from gpo.a2c import A2C, A2CConfig
 from gpo.distributions import entropy
-from gpo.evaluation import evaluate
+from gpo.evaluation import evaluate_together
 from gpo.learner import Batch, Learner
 from gpo.policy import ActorCritic, PolicyConfig
 from gpo.ppo import PPO, PPOConfig
 from gpo.progress import emit
-from gpo.rollout import Rollout, RolloutCollector, make_vector_env
+from gpo.rollout import Rollout, RolloutCollector, collect_together, make_vector_env
 
 EVAL_SEED_OFFSET = 1_000_003
 RECENT_EPISODES = 100  # window of finished training episodes kept for 'recent return'
@@ -41,7 +41,15 @@ class TrainConfig:
     seed: int = 0
     learner: PPOConfig | A2CConfig = field(default_factory=PPOConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
-    eval_every: int = 10  # iterations between evaluations (and at the end); 0 = never
+    # Evaluation runs on an env-step schedule, the same for every algorithm so that curves are
+    # comparable: after the first iteration that reaches each multiple of ``eval_every_steps``
+    # (counted from ``eval_offset_steps``: steps taken before this trainer, GPO's earlier phases)
+    # and at the end (``eval_at_end``); 0 = never. An iteration-count schedule made A2C (20 steps
+    # per iteration) evaluate every 200 steps, several times the cost of its training.
+    eval_every_steps: int = 20_480
+    eval_offset_steps: int = 0
+    eval_at_end: bool = True
+    eval_seed: int | None = None  # reset seed of the evaluation env; None = seed + EVAL_SEED_OFFSET
     eval_episodes: int = 5
     log_every_steps: int = 2048  # a curve row at the first iteration end past each multiple
     env_kwargs: dict = field(default_factory=dict)  # constructor arguments of the environment
@@ -54,8 +62,14 @@ class TrainConfig:
             )
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
-        if self.eval_every < 0 or self.eval_episodes < 1 or self.log_every_steps < 1:
-            raise ValueError("eval_every must be >= 0, eval_episodes and log_every_steps >= 1")
+        if self.eval_every_steps < 0 or self.eval_offset_steps < 0:
+            raise ValueError("eval_every_steps and eval_offset_steps must be >= 0")
+        if self.eval_episodes < 1 or self.log_every_steps < 1:
+            raise ValueError("eval_episodes and log_every_steps must be >= 1")
+
+    @property
+    def evaluation_seed(self) -> int:
+        return self.seed + EVAL_SEED_OFFSET if self.eval_seed is None else self.eval_seed
 
 
 def make_learner(config: PPOConfig | A2CConfig, agent: ActorCritic) -> Learner:
@@ -105,9 +119,10 @@ class Trainer:
         self.last_rollout = None
         self.collector = RolloutCollector(envs, seed=config.seed)
         self.rng = np.random.default_rng(train_seq)  # exploration noise and minibatch order
-        self.eval_env = gym.make(config.env_id, **config.env_kwargs) if config.eval_every else None
+        self.eval_env = gym.make(config.env_id, **config.env_kwargs) if config.eval_every_steps else None
         self.env_steps = 0
         self.eval_steps = 0
+        self.eval_seconds = 0.0
         self.iteration = 0
         self.wall_seconds = 0.0
         self.curve: list[dict] = []
@@ -125,35 +140,58 @@ class Trainer:
 
     def collect(self) -> Rollout:
         """The sampling half of an iteration (the last one takes what is left of the budget)."""
-        start = time.perf_counter()
+        return collect_all([self])[0]
+
+    @property
+    def next_rollout_steps(self) -> int:
+        """Steps per environment of the next rollout: n_steps, or what is left of the budget."""
         n_envs = self.learner.n_envs
-        n_steps = min(self.learner.n_steps, (self.config.total_steps - self.env_steps) // n_envs)
-        rollout = self.last_rollout = self.collector.collect(self.agent, n_steps, self.rng)
+        return min(self.learner.n_steps, (self.config.total_steps - self.env_steps) // n_envs)
+
+    def _collected(self, rollout: Rollout, seconds: float) -> None:
+        self.last_rollout = rollout
         self.env_steps += rollout.n_steps
         self.episodes.add(rollout.episode_returns, rollout.episode_lengths)
         self.recent_returns.extend(rollout.episode_returns)
-        self.wall_seconds += time.perf_counter() - start
+        self.wall_seconds += seconds
         emit(rollout.n_steps, np.mean(rollout.episode_returns) if rollout.episode_returns else None)
-        return rollout
 
     def update(self, rollout: Rollout, extra: Sequence[Batch] = ()) -> dict | None:
         """The learning half: update on ``rollout`` (and ``extra`` batches of shared samples),
         evaluate if due, and append a curve row if due."""
+        return update_all([self], [rollout], [extra])[0]
+
+    def _learn(self, rollout: Rollout, extra: Sequence[Batch]) -> dict:
         start = time.perf_counter()
-        cfg = self.config
         stats = self.learner.update(self.agent, rollout, self.rng, extra)
         self.iteration += 1
-        evaluate_now = cfg.eval_every and (self.iteration % cfg.eval_every == 0 or self.done)
-        eval_return = float("nan")
-        if evaluate_now:
-            returns, steps = evaluate(
-                self.agent, self.eval_env, cfg.eval_episodes, cfg.seed + EVAL_SEED_OFFSET
-            )
-            eval_return, self.eval_steps = float(np.mean(returns)), self.eval_steps + steps
-            emit(eval_return=eval_return)
         self.wall_seconds += time.perf_counter() - start
+        return stats
+
+    @property
+    def evaluation_due(self) -> bool:
+        """Whether the iteration just finished reached the next point of the evaluation schedule.
+
+        With ``eval_at_end=False`` the trainer's owner evaluates at its end (GPO, at the end of a
+        mutation phase), and that evaluation stands in for a schedule point it follows by less than
+        ``eval_every_steps``: so GPO is not evaluated twice in a row a few iterations apart.
+        """
+        cfg, every = self.config, self.config.eval_every_steps
+        if not every:
+            return False
+        if self.done:
+            return cfg.eval_at_end
+        now = cfg.eval_offset_steps + self.env_steps
+        before = now - (self.last_rollout.n_steps if self.last_rollout is not None else 0)
+        if now // every == before // every:
+            return False
+        point = now // every * every
+        return cfg.eval_at_end or cfg.eval_offset_steps + cfg.total_steps >= point + every
+
+    def _append_row(self, stats: dict, eval_return: float, evaluated: bool) -> dict | None:
+        cfg = self.config
         crossed = self.env_steps // cfg.log_every_steps > self._last_logged // cfg.log_every_steps
-        if not (crossed or evaluate_now or self.done):
+        if not (crossed or evaluated or self.done):
             return None
         self._last_logged = self.env_steps
         row = {
@@ -164,6 +202,7 @@ class Trainer:
             "entropy": float(entropy(self.agent.log_std)),
             "eval_return": eval_return,
             "eval_steps": self.eval_steps,
+            "eval_seconds": self.eval_seconds,
             **stats,
         }
         self.curve.append(row)
@@ -172,15 +211,7 @@ class Trainer:
     def run(self, checkpointer: Checkpointer | None = None, name: str = "trainer") -> list[dict]:
         """Train to the budget; with a ``checkpointer``, resume from its last state of ``name``
         and offer it the state after every iteration (it saves when it sees fit)."""
-        if checkpointer is not None:
-            saved = checkpointer.load(name)
-            if saved is not None:
-                self.load_state_dict(saved)
-                emit(self.env_steps)  # what earlier attempts did counts towards the budget
-        while not self.done:
-            self.step()
-            if checkpointer is not None and not self.done:
-                checkpointer.offer(name, self.state_dict)
+        train_together([self], checkpointer, [name])
         return self.curve
 
     def state_dict(self) -> dict:
@@ -192,6 +223,7 @@ class Trainer:
             "collector": self.collector.state_dict(),
             "env_steps": self.env_steps,
             "eval_steps": self.eval_steps,
+            "eval_seconds": self.eval_seconds,
             "iteration": self.iteration,
             "wall_seconds": self.wall_seconds,
             "last_logged": self._last_logged,
@@ -206,6 +238,7 @@ class Trainer:
         self.rng.bit_generator.state = state["rng"]
         self.collector.load_state_dict(state["collector"])
         self.env_steps, self.eval_steps = int(state["env_steps"]), int(state["eval_steps"])
+        self.eval_seconds = float(state.get("eval_seconds", 0.0))
         self.iteration, self.wall_seconds = int(state["iteration"]), float(state["wall_seconds"])
         self._last_logged = int(state["last_logged"])
         self.curve = list(state["curve"])
@@ -218,6 +251,83 @@ class Trainer:
         self.collector.close()
         if self.eval_env is not None:
             self.eval_env.close()
+
+
+def collect_all(trainers: Sequence[Trainer]) -> list[Rollout]:
+    """One rollout of each trainer, collected in lockstep (``gpo.rollout.collect_together``).
+
+    Each trainer's rollout is exactly what ``collect`` alone gives; all must be due the same
+    number of steps. Each trainer is charged the group's wall time divided by its size."""
+    n_steps = trainers[0].next_rollout_steps
+    if any(t.next_rollout_steps != n_steps for t in trainers):
+        raise ValueError("trainers collected together must be due the same number of steps")
+    start = time.perf_counter()
+    rollouts = collect_together(
+        [t.collector for t in trainers], [t.agent for t in trainers], n_steps, [t.rng for t in trainers]
+    )
+    seconds = (time.perf_counter() - start) / len(trainers)
+    for trainer, rollout in zip(trainers, rollouts):
+        trainer._collected(rollout, seconds)
+    return rollouts
+
+
+def update_all(
+    trainers: Sequence[Trainer], rollouts: Sequence[Rollout], extras: Sequence[Sequence[Batch]] | None = None
+) -> list[dict | None]:
+    """``Trainer.update`` for several trainers: each learner updates on its own rollout, then the
+    trainers due an evaluation are evaluated together (``gpo.evaluation.evaluate_together``,
+    each exactly as alone). Returns each trainer's new curve row, if any."""
+    extras = extras if extras is not None else [()] * len(trainers)
+    stats = [t._learn(r, e) for t, r, e in zip(trainers, rollouts, extras, strict=True)]
+    due = [t for t in trainers if t.evaluation_due]
+    eval_returns = {}
+    if due:
+        start = time.perf_counter()
+        evaluated = evaluate_together(
+            [t.agent for t in due],
+            [t.eval_env for t in due],
+            due[0].config.eval_episodes,
+            [t.config.evaluation_seed for t in due],
+        )
+        seconds = (time.perf_counter() - start) / len(due)
+        for trainer, (returns, steps) in zip(due, evaluated):
+            eval_returns[id(trainer)] = float(np.mean(returns))
+            trainer.eval_steps += steps
+            trainer.eval_seconds += seconds
+            trainer.wall_seconds += seconds
+            emit(eval_return=eval_returns[id(trainer)])
+    return [
+        t._append_row(s, eval_returns.get(id(t), float("nan")), id(t) in eval_returns)
+        for t, s in zip(trainers, stats)
+    ]
+
+
+def train_together(
+    trainers: Sequence[Trainer], checkpointer: Checkpointer | None = None, names: Sequence[str] = ()
+) -> None:
+    """Train several independent trainers to their budgets, in lockstep where they can be.
+
+    Trainers at the same point of their budget (and due the same rollout size) collect together;
+    one that is behind (say, resumed from an older checkpoint than the others) catches up on its
+    own first. Every trainer's numbers are the ones it gets trained alone. With a
+    ``checkpointer``, trainer i resumes from and offers its state under ``names[i]``."""
+    if checkpointer is not None:
+        for trainer, name in zip(trainers, names, strict=True):
+            saved = checkpointer.load(name)
+            if saved is not None:
+                trainer.load_state_dict(saved)
+                emit(trainer.env_steps)  # what earlier attempts did counts towards the budget
+    while True:
+        active = [t for t in trainers if not t.done]
+        if not active:
+            return
+        behind = min(t.env_steps for t in active)
+        group = [t for t in active if t.env_steps == behind]
+        update_all(group, collect_all(group))
+        if checkpointer is not None:
+            for trainer, name in zip(trainers, names):
+                if trainer in group and not trainer.done:
+                    checkpointer.offer(name, trainer.state_dict)
 
 
 class Checkpointer(Protocol):
@@ -242,9 +352,20 @@ def train_policy(
 ) -> tuple[list[dict], dict]:
     """Train to the budget; the learning curve and the trained policy's state
     (``ActorCritic.state_dict``: parameters and observation statistics)."""
-    trainer = Trainer(config)
+    return train_policies([config], checkpointer, [name])[0]
+
+
+def train_policies(
+    configs: Sequence[TrainConfig], checkpointer: Checkpointer | None = None, names: Sequence[str] = ()
+) -> list[tuple[list[dict], dict]]:
+    """``train_policy`` for independent runs of one shape, trained in lockstep (``train_together``):
+    each one's curve and policy are exactly what it gets trained alone."""
+    trainers: list[Trainer] = []
     try:
-        curve = trainer.run(checkpointer, name)
-        return curve, trainer.agent.state_dict()
+        for config in configs:
+            trainers.append(Trainer(config))
+        train_together(trainers, checkpointer, names)
+        return [(trainer.curve, trainer.agent.state_dict()) for trainer in trainers]
     finally:
-        trainer.close()
+        for trainer in trainers:
+            trainer.close()

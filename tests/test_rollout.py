@@ -122,3 +122,67 @@ def test_lockstep_envs_give_the_rollouts_of_gymnasiums_sync_vector_env_bit_for_b
     assert ours.episode_returns == theirs.episode_returns and ours.episode_lengths == theirs.episode_lengths
     if env_id == "HalfCheetah-v5":
         assert ours.truncated.sum() == 2 and not ours.terminated.any()
+
+
+def _members(env_id: str, k: int, n_envs: int):
+    """k different members (own weights, own statistics) with their own collectors."""
+    from gpo.vector_env import make_vector_env
+
+    agents, collectors = [], []
+    for j in range(k):
+        envs = make_vector_env(env_id, n_envs)
+        agent = ActorCritic(
+            envs.single_observation_space.shape[0],
+            envs.single_action_space.shape[0],
+            PolicyConfig(init_log_std=0.5),
+            np.random.default_rng(10 + j),
+        )
+        agent.obs_normalizer.rms.update(np.random.default_rng(j).standard_normal((5 + j, agent.obs_dim)))
+        agents.append(agent)
+        collectors.append(RolloutCollector(envs, seed=100 * j))
+    return agents, collectors
+
+
+@pytest.mark.parametrize("n_envs", [1, 3])
+def test_members_collected_together_get_exactly_the_rollouts_they_get_alone(n_envs):
+    """Batching k policies over the member axis changes no member's numbers (so a GPO run is the
+    same for any number of workers): Hopper's terminations included, two rollouts in a row."""
+    from gpo.rollout import collect_together
+
+    k, steps = 4, 250
+    alone_agents, alone = _members("Hopper-v5", k, n_envs)
+    expected = [
+        [c.collect(a, steps, rng) for _ in range(2)]
+        for a, c, rng in zip(alone_agents, alone, [np.random.default_rng(j) for j in range(k)])
+    ]
+    agents, collectors = _members("Hopper-v5", k, n_envs)
+    rngs = [np.random.default_rng(j) for j in range(k)]
+    got = [collect_together(collectors, agents, steps, rngs) for _ in range(2)]
+    assert any(r.terminated.any() for r in got[0])
+    names = ("obs", "raw_obs", "next_raw_obs", "actions", "log_probs", "means", "values", "next_values")
+    for j in range(k):
+        for step in range(2):
+            for name in (*names, "rewards", "terminated", "truncated"):
+                np.testing.assert_array_equal(getattr(got[step][j], name), getattr(expected[j][step], name))
+            assert got[step][j].episode_returns == expected[j][step].episode_returns
+        for key, value in agents[j].obs_normalizer.rms.state_dict().items():
+            np.testing.assert_array_equal(value, alone_agents[j].obs_normalizer.rms.state_dict()[key])
+    for c in alone + collectors:
+        c.close()
+
+
+def test_members_evaluated_together_get_exactly_their_own_evaluation():
+    from gpo.evaluation import evaluate, evaluate_together
+
+    agents, collectors = _members("Hopper-v5", 3, 1)
+    for c in collectors:
+        c.close()
+    envs = [gym.make("Hopper-v5") for _ in agents]
+    together = evaluate_together(agents, envs, 3, seeds=5)
+    for agent, got in zip(agents, together):
+        env = gym.make("Hopper-v5")
+        assert got == evaluate(agent, env, 3, seed=5)
+        env.close()
+    assert len({got[1] for got in together}) > 1  # episodes of different lengths were waited for
+    for env in envs:
+        env.close()

@@ -4,13 +4,15 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from baselines.single import SingleConfig, joint_config, run_single
 from gpo.a2c import A2CConfig
 from gpo.ppo import PPOConfig
-from gpo.trainer import TrainConfig, Trainer, train
+from gpo.trainer import TrainConfig, Trainer, train, train_policy, train_together
 
 PPO_BUDGET = 51_200  # 25 iterations of 2048; PPO first reaches 900 at ~27k steps here
 
@@ -18,7 +20,7 @@ PPO_BUDGET = 51_200  # 25 iterations of 2048; PPO first reaches 900 at ~27k step
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_ppo_solves_inverted_pendulum(seed):
-    trainer = Trainer(TrainConfig("InvertedPendulum-v5", PPO_BUDGET, seed=seed, eval_every=0))
+    trainer = Trainer(TrainConfig("InvertedPendulum-v5", PPO_BUDGET, seed=seed, eval_every_steps=0))
     try:
         trainer.run()
         last10 = list(trainer.recent_returns)[-10:]
@@ -31,7 +33,12 @@ def test_ppo_solves_inverted_pendulum(seed):
 def test_a2c_improves_over_its_first_iteration():
     curve = train(
         TrainConfig(
-            "InvertedPendulum-v5", 20_000, seed=0, learner=A2CConfig(), eval_every=0, log_every_steps=2000
+            "InvertedPendulum-v5",
+            20_000,
+            seed=0,
+            learner=A2CConfig(),
+            eval_every_steps=0,
+            log_every_steps=2000,
         )
     )
     first, last = curve[0]["return_mean"], curve[-1]["return_mean"]
@@ -42,7 +49,9 @@ def test_a2c_improves_over_its_first_iteration():
     "learner,total", [(PPOConfig(n_steps=512), 1300), (A2CConfig(), 1000), (A2CConfig(), 1004)]
 )
 def test_run_stops_at_its_exact_budget(learner, total):
-    trainer = Trainer(TrainConfig("InvertedPendulum-v5", total, seed=0, learner=learner, eval_every=2))
+    trainer = Trainer(
+        TrainConfig("InvertedPendulum-v5", total, seed=0, learner=learner, eval_every_steps=400)
+    )
     try:
         curve = trainer.run()
     finally:
@@ -68,9 +77,9 @@ from gpo.trainer import TrainConfig, train
 learner = {"ppo": PPOConfig(n_steps=1024), "kl": PPOConfig.kl_penalty(n_steps=1024),
            "a2c": A2CConfig()}[sys.argv[1]]
 curve = train(TrainConfig("HalfCheetah-v5", 3072, seed=int(sys.argv[2]), learner=learner,
-                          eval_every=2, eval_episodes=1, log_every_steps=1000))
-# float.hex is exact to the bit (and NaN-safe); wall time is the one number allowed to differ.
-print(json.dumps([{k: float(v).hex() for k, v in row.items() if k != "wall_seconds"}
+                          eval_every_steps=2048, eval_episodes=1, log_every_steps=1000))
+# float.hex is exact to the bit (and NaN-safe); times are the only numbers allowed to differ.
+print(json.dumps([{k: float(v).hex() for k, v in row.items() if "seconds" not in k}
                   for row in curve]))
 """
 
@@ -89,3 +98,72 @@ def test_same_seed_gives_bit_identical_curves_across_processes(learner):
     assert first == second
     other = curve_in_subprocess(learner, 8)
     assert other[-1]["value_loss"] != first[-1]["value_loss"]
+
+
+@pytest.mark.parametrize("learner", [A2CConfig(), PPOConfig(n_steps=256)], ids=["a2c", "ppo"])
+def test_evaluation_runs_on_an_env_step_schedule_whatever_the_iteration_size(learner):
+    """A2C (20 steps an iteration) and PPO (256) evaluate at the same points of the budget: the
+    first iteration end at or past each multiple of eval_every_steps, and the end."""
+    curve = train(
+        TrainConfig(
+            "InvertedPendulum-v5",
+            2000,
+            learner=learner,
+            eval_every_steps=500,
+            eval_episodes=1,
+            log_every_steps=10**9,
+        )
+    )
+    evaluated = [row["env_steps"] for row in curve if not math.isnan(row["eval_return"])]
+    per_iteration = learner.n_envs * learner.n_steps
+    due = {min(2000, -(-point // per_iteration) * per_iteration) for point in (500, 1000, 1500, 2000)}
+    assert evaluated == sorted(due)
+    assert curve[-1]["eval_seconds"] > 0
+
+
+def _members_alone(config: SingleConfig) -> list:
+    return [train_policy(config.member_config(slot)) for slot in range(config.population)]
+
+
+def _without_times(curves):
+    return [[{k: v for k, v in row.items() if "seconds" not in k} for row in rows] for rows in curves]
+
+
+@pytest.mark.slow
+def test_single_members_trained_in_lockstep_equal_each_trained_alone_for_any_workers():
+    config = SingleConfig(
+        "InvertedPendulum-v5",
+        1024,
+        population=3,
+        learner=PPOConfig.kl_penalty(n_steps=256),
+        eval_every_steps=512,
+        eval_episodes=1,
+    )
+    alone = _members_alone(config)
+    for workers in (1, 2):
+        result = run_single(replace(config, workers=workers))
+        assert _without_times(result.member_curves) == _without_times([curve for curve, _ in alone])
+        for got, (_, state) in zip(result.policies, alone):
+            np.testing.assert_array_equal(got["params"], state["params"])
+    assert joint_config(config).eval_every_steps == 3 * config.eval_every_steps
+
+
+def test_a_trainer_that_is_behind_catches_up_before_training_in_lockstep():
+    """Resuming members from checkpoints of different ages: the one behind trains alone until it
+    is level, then they go on together; both end as if trained alone."""
+    configs = [
+        TrainConfig("InvertedPendulum-v5", 1536, seed=s, learner=PPOConfig(n_steps=256), eval_every_steps=512)
+        for s in (0, 1)
+    ]
+    alone = [train_policy(c) for c in configs]
+    trainers = [Trainer(c) for c in configs]
+    try:
+        trainers[0].step()
+        trainers[0].step()  # member 0 is two iterations ahead
+        train_together(trainers)
+        for trainer, (curve, state) in zip(trainers, alone):
+            assert _without_times([trainer.curve]) == _without_times([curve])
+            np.testing.assert_array_equal(trainer.agent.params, state["params"])
+    finally:
+        for trainer in trainers:
+            trainer.close()

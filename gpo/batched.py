@@ -1,0 +1,122 @@
+"""Several members' policies as one batch: stacked weights, one matmul per layer over the member axis.
+
+A worker that holds k members steps their environments in lockstep (``gpo.rollout.collect_together``,
+``gpo.evaluation.evaluate_together``); at every step the k μ-networks and the k observation
+normalisers are computed here in one call each, instead of k small calls whose cost is Python and
+NumPy dispatch rather than arithmetic (one step of one 2 × 64 MLP is ~10 µs of overhead for
+~6k multiply-adds).
+
+Bit for bit, member by member: a member's numbers never depend on which others share its batch,
+so a run gives the same numbers for any number of worker processes. NumPy's stacked matmul runs
+each member's slice through the same kernel as a single 2-D matmul of that shape, and the rest is
+elementwise; ``tests/test_rollout.py`` checks that k members computed together equal each
+computed alone, exactly.
+
+The stacks are copies made when a rollout or an evaluation starts (parameters do not change
+during either); the normaliser's statistics, which do change at every step, are written back to
+the members' own ``RunningMeanStd`` with :meth:`StackedNormalizer.write_back`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from gpo.normalization import ObservationNormalizer
+from gpo.policy import ActorCritic
+
+Array = np.ndarray
+
+
+class StackedNormalizer:
+    """k observation normalisers: mean/var (k, O), count (k, 1); SB3 VecNormalize's rule each.
+
+    ``update`` is ``RunningMeanStd.update`` for every member at once, written with the same
+    operations in the same order, so each member's statistics are exactly its own.
+    """
+
+    def __init__(self, normalizers: Sequence[ObservationNormalizer]):
+        self.enabled = normalizers[0].enabled
+        self.clip = normalizers[0].clip
+        self.mean = np.stack([n.rms.mean for n in normalizers])
+        self.var = np.stack([n.rms.var for n in normalizers])
+        self.count = np.array([[n.rms.count] for n in normalizers])
+        self.std = np.sqrt(self.var + 1e-8)
+
+    def update(self, obs: Array) -> None:
+        """Fold in one step's observations, ``obs`` of shape (k, N, O)."""
+        if not self.enabled:
+            return
+        if obs.shape[1] == 1:  # Welford's single-point update, as RunningMeanStd does it
+            x = obs[:, 0]
+            total = self.count + 1.0
+            delta = x - self.mean
+            self.mean = self.mean + delta / total
+            self.var = (self.var * self.count + delta * (x - self.mean)) / total
+            self.count = total
+        else:  # Chan et al.'s merge of the batch's statistics
+            mean, var, count = obs.mean(axis=1), obs.var(axis=1), float(obs.shape[1])
+            total = self.count + count
+            delta = mean - self.mean
+            new_mean = self.mean + delta * count / total
+            m2 = self.var * self.count + var * count + delta**2 * self.count * count / total
+            self.mean, self.var, self.count = new_mean, m2 / total, total
+        self.std = np.sqrt(self.var + 1e-8)
+
+    def __call__(self, obs: Array) -> Array:
+        """Normalise (k, N, O) observations, member j with its own statistics."""
+        if not self.enabled:
+            return np.asarray(obs, dtype=np.float64)
+        z = (obs - self.mean[:, None]) / self.std[:, None]
+        return np.minimum(np.maximum(z, -self.clip), self.clip)
+
+    def one(self, j: int, obs: Array) -> Array:
+        """Normalise observations of member ``j`` alone (an episode's final state)."""
+        if not self.enabled:
+            return np.asarray(obs, dtype=np.float64)
+        z = (obs - self.mean[j]) / self.std[j]
+        return np.minimum(np.maximum(z, -self.clip), self.clip)
+
+    def write_back(self, normalizers: Sequence[ObservationNormalizer]) -> None:
+        if not self.enabled:
+            return
+        for j, normalizer in enumerate(normalizers):
+            normalizer.rms.load_state_dict(
+                {"mean": self.mean[j], "var": self.var[j], "count": float(self.count[j, 0])}
+            )
+
+
+class StackedPolicies:
+    """The μ-networks and normalisers of k members of one shape, for batched inference."""
+
+    def __init__(self, agents: Sequence[ActorCritic]):
+        self.agents = list(agents)
+        n_layers = len(agents[0].pi.layers)
+        self.layers = [
+            (
+                np.stack([agent.pi.layers[k][0] for agent in agents]),  # (k, in, out)
+                np.stack([agent.pi.layers[k][1] for agent in agents])[:, None, :],  # (k, 1, out)
+            )
+            for k in range(n_layers)
+        ]
+        self.normalizer = StackedNormalizer([agent.obs_normalizer for agent in agents])
+
+    def __len__(self) -> int:
+        return len(self.agents)
+
+    def mean(self, norm_obs: Array) -> Array:
+        """μ_θ(ŝ) of every member: (k, N, O) normalised observations → (k, N, A)."""
+        x = norm_obs
+        *hidden, (W_out, b_out) = self.layers
+        for W, b in hidden:
+            x = np.tanh(x @ W + b)
+        return x @ W_out + b_out
+
+    def mean_action(self, raw_obs: Array) -> Array:
+        """Deterministic actions for raw (k, N, O) observations (evaluation; no statistics update)."""
+        return self.mean(self.normalizer(raw_obs))
+
+    def write_back(self) -> None:
+        """Hand the normalisers' statistics back to the members."""
+        self.normalizer.write_back([agent.obs_normalizer for agent in self.agents])
