@@ -49,6 +49,8 @@ def test_every_shipped_suite_loads_and_the_paper_suites_have_their_shape():
         (("steps_per_policy = 2048", "steps_per_policy = -5"), "steps_per_policy: expected an integer >= 1"),
         (("rounds = 2", "rounds = 2\nbudget = 3"), "budget: unknown field; accepted:"),
         (("population = 2\n", ""), "population: missing"),
+        (("rounds = 2", "rounds = 2\neval_every_steps = -1"), "eval_every_steps: expected an integer >= 0"),
+        (("rounds = 2", "rounds = 2\neval_episodes = 0"), "eval_episodes: expected an integer >= 1"),
         (('["ppo"]', '["gpo"]'), "gpo/InvertedPendulum-v5/seed0: steps_per_policy (2048) leaves"),
     ],
 )
@@ -108,3 +110,24 @@ def test_a_failing_run_is_reported_with_its_error_and_log_and_runs_again_next_ti
     assert record["log"] and "GPOTest" in Path(record["log"]).read_text()
     again = launch([run], tmp_path, executor="local")
     assert len(again.failed) == 1 and not again.skipped  # failed runs are not skipped
+
+
+def test_the_evaluation_schedule_is_a_suite_choice_that_does_not_change_a_runs_identity(tmp_path):
+    """eval_every_steps reaches every run's configuration; a finished run evaluated on another
+    schedule still counts as done (the schedule never changes what is trained), while another
+    number of evaluation episodes does not (it changes the evaluation returns)."""
+    from bench.results import write_json
+
+    runs = load_suite(str(write_suite(tmp_path, GOOD + "eval_every_steps = 1024\n"))).runs()
+    assert {r.spec().config.eval_every_steps for r in runs} == {1024}
+    run = load_suite(str(write_suite(tmp_path, GOOD))).runs()[0]
+    assert run.spec().config.eval_every_steps == 20_480
+    folder = run.folder(tmp_path)
+    folder.mkdir(parents=True)
+    config = run.configuration()
+    for recorded, expected in (
+        ({**config, "eval_every_steps": 7}, "done"),
+        ({**config, "eval_episodes": 1}, "other"),
+    ):
+        write_json(folder / "run.json", {"status": "done", "config": recorded, "files": {}})
+        assert run.finished(tmp_path) == expected
