@@ -145,14 +145,14 @@ def test_continue_episodes_carries_each_members_environments_into_its_next_phase
     spec, state = run.spec, run.members[0]
     after = mutate(state, spec, 256, 0, 0, 0, 1).state
     carried = after[EPISODES]
-    member, trainer = _start(after, spec, 256, 0, 1, 0)
+    member, trainer = _start(after, spec, 256, 0, 1, 0, 1, 0)
     try:  # the next phase starts where the last one stopped, mid-episode, not from a reset
         np.testing.assert_array_equal(trainer.collector.obs, carried["obs"])
         assert trainer.collector.episode_length.tolist() == carried["episode_length"].tolist()
     finally:
         trainer.close()
     reset_spec = GPO(tiny(env_id="Hopper-v5")).spec
-    member, trainer = _start(after, reset_spec, 256, 0, 1, 0)
+    member, trainer = _start(after, reset_spec, 256, 0, 1, 0, 1, 0)
     try:  # by default every phase resets
         assert (trainer.collector.episode_length == 0).all()
         assert not np.array_equal(trainer.collector.obs, carried["obs"])

@@ -101,7 +101,7 @@ def test_a_checkpoint_of_another_configuration_is_ignored(tmp_path):
 
 
 ARGS = {
-    "ppo": ["--algo", "ppo", "--env", "HalfCheetah-v5", "--steps", "40960"],
+    "ppo": ["--algo", "ppo", "--env", "HalfCheetah-v5", "--steps", "20480"],
     "single": ["--algo", "single", "--env", "HalfCheetah-v5", "--steps", "20480", "--population", "2"],
     "gpo": [
         "--algo",
