@@ -141,6 +141,25 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def cpu_record() -> dict:
+    """The CPU a run computed on: its model and the SIMD features NumPy dispatches to. Float
+    rounding (BLAS, libm) differs between CPUs, so bit-for-bit determinism holds per CPU, and two
+    machines with the same host name need not give the same numbers for the same seed."""
+    model = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # NumPy < 2
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    return {"model": model, "simd": sorted(name for name, on in features.items() if on)}
+
+
 def git_commit() -> str | None:
     """The commit of the source tree this package runs from, if it is a git checkout."""
     try:

@@ -62,6 +62,7 @@ def test_train_writes_a_finished_run_and_a_rerun_leaves_it_alone(tmp_path):
     assert first.returncode == 0, first.stderr
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "done" and run["family"] == "gpo" and run["versions"]["numpy"]
+    assert isinstance(run["cpu"]["model"], str) and "SSE2" in run["cpu"]["simd"]  # what rounding depends on
     curve = pd.read_parquet(out / "curve.parquet")
     assert curve["env_steps"].iloc[-1] == 2 * 12288
     assert len(pd.read_parquet(out / "crossovers.parquet")) == 2
