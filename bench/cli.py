@@ -157,9 +157,6 @@ def train(
 
 
 EXECUTORS = ("local", "debug", "slurm")
-# Estimate for --dry-run: training env steps per core-second, measured by bench.perf (about 6,000
-# for PPO on HalfCheetah-v5 with one thread); evaluation and crossover overheads are ignored.
-STEPS_PER_CORE_SECOND = 6000.0
 
 
 def results_dir(results: Path | None, must_exist: bool = False) -> Path:
@@ -247,9 +244,11 @@ def run(
             typer.echo(f"would run  {r.name}{note}")
         for r, holder in chosen_plan.owned:
             typer.echo(f"owned      {r.name}  (another launcher runs it: {holder.describe()})")
-        steps_total = sum(r.spec().env_steps for r in todo)
-        hours = steps_total / STEPS_PER_CORE_SECOND / 3600
-        typer.echo(f"{len(todo)} to run, {len(kept)} already done; about {hours:.1f} core-hours")
+        from bench.cost import core_hours
+
+        hours, borrowed = core_hours([r.spec() for r in todo])
+        priced = f" (priced as a measured task: {'; '.join(borrowed)})" if borrowed else ""
+        typer.echo(f"{len(todo)} to run, {len(kept)} already done; about {hours:.2f} core-hours{priced}")
         return 0
     from bench.progress import LiveDisplay, read_progress
 

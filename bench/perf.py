@@ -11,11 +11,20 @@
     python -m bench.perf peer --env HalfCheetah-v5 --steps 200000 --seeds 3
         trains this PPO and SB3's PPO with the same settings and prints both final returns.
     python -m bench.perf gpo-overhead --env HalfCheetah-v5
-        GPO (m = 8) and Single (m = 8) on the same total budget, one worker each, in alternating
-        rounds; prints gpo_sps, single_sps and the share of GPO's wall time spent in selection and
-        crossover. Both use the GPO paper's learner; evaluation is kept to what GPO needs (one
-        episode per member per phase, for its records) and is off for Single, so the comparison
-        is of training work. The default budget keeps the paper's share of crossover samples.
+        the bare env, GPO (m = 8) and Single (m = 8) on the same total budget, one worker each, in
+        alternating rounds; prints env_sps, gpo_sps, single_sps, their ratios and the shares of
+        GPO's wall time spent in selection and crossover and in evaluation. Both use the GPO
+        paper's learner; evaluation is kept to what GPO needs (one episode per member per phase,
+        for its records) and is off for Single, so the comparison is of training work. The
+        default budget keeps the paper's share of crossover samples.
+    python -m bench.perf profile --env HalfCheetah-v5
+        cProfile of one GPO run (m = 8, the gpo-overhead budget at a third): wall time by part
+        (physics, the env's Python, collection, learning, evaluation, crossover, selection) and
+        the functions with the most own time, as JSON (``--out`` writes it).
+    python -m bench.perf costs [--env TASK ...] [--out bench/data/step-costs.json]
+        core-seconds per env step of each kind of training (GPO's population in lockstep, Joint,
+        plain PPO-KL, clipped PPO, A2C), of GPO's crossover and of evaluation, on every task of
+        the shipped suites: the table ``gpo-bench run --dry-run`` prices runs with (bench.cost).
 
 stable-baselines3 is a dev dependency used only here, never by the package.
 """
@@ -27,6 +36,7 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -233,28 +243,35 @@ def gpo_overhead(args: argparse.Namespace) -> dict:
 
     limit_threads()
     gpo_config = GPOConfig(
-        args.env, args.steps_per_policy, population=args.population, rounds=args.rounds, eval_episodes=1
+        args.env,
+        args.steps_per_policy,
+        population=args.population,
+        rounds=args.rounds,
+        eval_episodes=1,
+        eval_every_steps=0,  # phase ends only: what GPO needs for its records
     )
     single_config = SingleConfig(
         args.env, args.steps_per_policy, population=args.population, eval_every_steps=0
     )
-    gpo_sps, single_sps, shares = [], [], []
-    for _ in range(args.repeats):
+    samples: dict[str, list[float]] = {"env_sps": [], "gpo_sps": [], "single_sps": []}
+    shares, eval_shares = [], []
+    for r in range(args.repeats):  # alternate, so drifts in machine load hit all three alike
+        samples["env_sps"].append(env_sps(args.env, args.env_steps, seed=r))
         start = time.perf_counter()
         run = GPO(gpo_config).run()
         elapsed = time.perf_counter() - start
-        gpo_sps.append(run.env_steps / elapsed)
+        samples["gpo_sps"].append(run.env_steps / elapsed)
         shares.append(sum(r["seconds_selection"] + r["seconds_crossover"] for r in run.rounds) / elapsed)
+        eval_shares.append(sum(r["seconds_evaluation"] for r in run.rounds) / elapsed)
         start = time.perf_counter()
         result = run_single(single_config)
-        single_sps.append(result.curve[-1]["env_steps"] / (time.perf_counter() - start))
-    result = {
-        "gpo_sps": round(statistics.median(gpo_sps), 1),
-        "single_sps": round(statistics.median(single_sps), 1),
-        "selection_crossover_share": round(statistics.median(shares), 3),
-    }
-    result["gpo_over_single"] = round(result["gpo_sps"] / result["single_sps"], 3)
+        samples["single_sps"].append(result.curve[-1]["env_steps"] / (time.perf_counter() - start))
+    result = {k: round(statistics.median(v), 1) for k, v in samples.items()}
     result.update(
+        selection_crossover_share=round(statistics.median(shares), 3),
+        evaluation_share=round(statistics.median(eval_shares), 3),
+        gpo_over_single=round(result["gpo_sps"] / result["single_sps"], 3),
+        gpo_over_env=round(result["gpo_sps"] / result["env_sps"], 3),
         env=args.env,
         population=args.population,
         steps_per_policy=args.steps_per_policy,
@@ -264,6 +281,132 @@ def gpo_overhead(args: argparse.Namespace) -> dict:
         repeats=args.repeats,
     )
     return result
+
+
+PROFILE_PARTS = {  # part: (file name, function) whose cumulative time it is; parts may nest
+    "physics (mj_step)": ("~", "<built-in method mujoco._functions.mj_step>"),
+    "collection (env + policy, in lockstep)": ("rollout.py", "collect_together"),
+    "learning (PPO updates)": ("ppo.py", "update"),
+    "evaluation (members and children)": ("evaluation.py", "evaluate_together"),
+    "crossover (selector, DAgger, child's evaluation)": ("crossover.py", "crossover"),
+    "selection": ("gpo.py", "_select"),
+}
+
+
+def profile(args: argparse.Namespace) -> dict:
+    import cProfile
+    import pstats
+
+    from gpo.gpo import GPO, GPOConfig
+
+    limit_threads()
+    config = GPOConfig(
+        args.env, args.steps_per_policy, population=args.population, rounds=args.rounds, eval_episodes=1
+    )
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    profiler.enable()
+    run = GPO(config).run()
+    profiler.disable()
+    wall = time.perf_counter() - start
+    stats = pstats.Stats(profiler).stats  # {(file, line, name): (cc, nc, tottime, cumtime, callers)}
+
+    def cumulative(file: str, function: str) -> float:
+        return sum(v[3] for (f, _, name), v in stats.items() if name == function and Path(f).name == file)
+
+    parts = {part: round(cumulative(*where) / wall, 3) for part, where in PROFILE_PARTS.items()}
+    own = sorted(stats.items(), key=lambda item: -item[1][2])[: args.top]
+    return {
+        "command": "python -m bench.perf profile --env " + args.env,
+        "wall_seconds_under_cprofile": round(wall, 1),
+        "env_steps": run.env_steps,
+        "share_of_wall_time": parts,
+        "top_own_time": [
+            {"function": f"{Path(file).name}:{line}({name})", "calls": nc, "own_share": round(tt / wall, 3)}
+            for (file, line, name), (_, nc, tt, _, _) in own
+        ],
+        "note": "cProfile adds per-call overhead, so Python-heavy parts read larger than they run",
+    }
+
+
+def suite_tasks() -> list[str]:
+    from bench.suite import load_suite, shipped
+
+    return sorted({env for name in shipped() for env in load_suite(name).envs})
+
+
+def step_costs(task: str, steps: int) -> dict:
+    """Core-seconds per env step on ``task``, each kind measured on its own, one thread."""
+    from baselines.single import SingleConfig, joint_config
+    from gpo.a2c import A2CConfig
+    from gpo.evaluation import evaluate_together
+    from gpo.gpo import GPO, GPOConfig
+    from gpo.parallel import TaskPool
+    from gpo.population import Member
+
+    m = 4
+    config = GPOConfig(task, 2 * steps + 5120, population=m, rounds=2, eval_every_steps=0, eval_episodes=1)
+    run = GPO(config)
+    run.run_round(TaskPool(1))  # round 0: the members' mutation in lockstep, then 4 crossovers
+    record = run.rounds[0]
+    agents = [Member.from_state(run.spec, state).agent for state in run.members]
+    envs = [gym.make(task) for _ in agents]
+    start = time.perf_counter()
+    evaluated = evaluate_together(agents, envs, 2, seeds=0)
+    evaluation = (time.perf_counter() - start) / sum(n for _, n in evaluated)
+    for env in envs:
+        env.close()
+    mutation_steps = m * config.mutation_steps(0)
+    crossover_steps = sum(c["env_steps"] for c in run.crossovers)
+    child_eval = sum(c["eval_steps"] for c in run.crossovers) * evaluation
+    train = {"population": (record["seconds_mutation"] - record["seconds_evaluation"]) / mutation_steps}
+
+    def plain(train_config) -> float:
+        trainer = Trainer(train_config)
+        start = time.perf_counter()
+        trainer.run()
+        trainer.close()
+        return (time.perf_counter() - start) / train_config.total_steps
+
+    single = SingleConfig(task, steps, population=m, eval_every_steps=0)
+    train["joint"] = plain(joint_config(single))
+    train["ppo-kl"] = plain(TrainConfig(task, steps, learner=PPOConfig.kl_penalty(), eval_every_steps=0))
+    train["ppo"] = plain(TrainConfig(task, steps, learner=PPOConfig(), eval_every_steps=0))
+    train["a2c"] = plain(TrainConfig(task, steps, learner=A2CConfig(), eval_every_steps=0))
+    return {
+        "train": train,
+        "crossover": (record["seconds_crossover"] - child_eval) / crossover_steps,
+        "evaluation": evaluation,
+        "obs_dim": int(run.spec.obs_dim),
+    }
+
+
+def costs(args: argparse.Namespace) -> dict:
+    limit_threads()
+    from bench.cost import KINDS
+    from bench.envs import env_kwargs_for  # noqa: F401  (registers the Hilly tasks)
+
+    tasks = args.env or suite_tasks()
+    table: dict = {"train": {kind: {} for kind in KINDS}, "crossover": {}, "evaluation": {}, "obs_dims": {}}
+    for task in tasks:
+        measured = step_costs(task, args.steps)
+        for kind, seconds in measured["train"].items():
+            table["train"][kind][task] = seconds
+        table["crossover"][task] = measured["crossover"]
+        table["evaluation"][task] = measured["evaluation"]
+        table["obs_dims"][task] = measured["obs_dim"]
+        print(f"{task}: {json.dumps(measured)}", file=sys.stderr, flush=True)
+    table.update(
+        command="python -m bench.perf costs" + "".join(f" --env {t}" for t in args.env or ()),
+        steps=args.steps,
+        threads=1,
+        unit="core-seconds per env step",
+    )
+    if args.out:
+        from bench.results import write_json
+
+        write_json(Path(args.out), table)
+    return {"tasks": tasks, "out": args.out}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,11 +433,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps-per-policy", type=int, default=184_320)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--env-steps", type=int, default=20000, help="bare env steps per measurement")
+    p = sub.add_parser("profile", help="cProfile of one GPO run: wall time by part, top functions")
+    p.add_argument("--env", default="HalfCheetah-v5")
+    p.add_argument("--population", type=int, default=8)
+    p.add_argument("--steps-per-policy", type=int, default=61_440 + 2 * 5120)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--top", type=int, default=20)
+    p = sub.add_parser("costs", help="core-seconds per env step of each kind, per task (bench.cost)")
+    p.add_argument("--env", action="append", help="a task (repeatable); default: every suite's tasks")
+    p.add_argument("--steps", type=int, default=8192, help="steps per member measured")
+    p.add_argument("--out", default="bench/data/step-costs.json")
     args = parser.parse_args(argv)
     for name in ("steps", "env_steps", "rounds", "seeds", "population", "steps_per_policy", "repeats"):
         if getattr(args, name, 1) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
-    commands = {"throughput": throughput, "peer": peer, "gpo-overhead": gpo_overhead, "stepping": stepping}
+    commands = {
+        "throughput": throughput,
+        "peer": peer,
+        "gpo-overhead": gpo_overhead,
+        "stepping": stepping,
+        "costs": costs,
+        "profile": profile,
+    }
     result = commands[args.command](args)
     print(json.dumps(result), flush=True)
     return 0

@@ -1,0 +1,92 @@
+"""The --dry-run cost model: its arithmetic, its count of evaluations, its table."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bench.algorithms import build_run
+from bench.cost import StepCosts, core_hours, gpo_evaluations_per_member, run_seconds
+
+COSTS = StepCosts(
+    train={
+        kind: {"HalfCheetah-v5": 1e-4, "Ant-v5": 3e-4} for kind in ("population", "joint", "ppo-kl", "ppo")
+    }
+    | {"a2c": {"HalfCheetah-v5": 2e-4, "Ant-v5": 5e-4}},
+    crossover={"HalfCheetah-v5": 4e-4, "Ant-v5": 9e-4},
+    evaluation={"HalfCheetah-v5": 5e-5, "Ant-v5": 2e-4},
+    obs_dims={"HalfCheetah-v5": 17, "Ant-v5": 105},
+)
+
+
+def test_single_joint_and_gpo_are_priced_part_by_part():
+    single = run_seconds(build_run("single", "HalfCheetah-v5", 100_000, 0, population=4), COSTS)
+    # 4 members x 100k steps; each evaluated at 20,480, 40,960, 61,440, 81,920 and at the end
+    assert single["training"] == pytest.approx(4 * 100_000 * 1e-4)
+    assert single["evaluation"] == pytest.approx(4 * 5 * 5 * 1000 * 5e-5)
+    joint = run_seconds(build_run("joint", "HalfCheetah-v5", 100_000, 0, population=4), COSTS)
+    # the same steps; one policy evaluated at the same per-policy points as each of Single's four
+    assert joint["training"] == pytest.approx(single["training"])
+    assert joint["evaluation"] == pytest.approx(single["evaluation"] / 4)
+    gpo_spec = build_run("gpo", "HalfCheetah-v5", 150_000, 0, population=4, rounds=6)
+    gpo = run_seconds(gpo_spec, COSTS)
+    config = gpo_spec.config
+    assert gpo["training"] == pytest.approx(4 * config.mutation_steps_per_policy * 1e-4)
+    assert gpo["crossover"] == pytest.approx(5 * 4 * config.crossover_steps_per_child * 4e-4)
+    evaluations = 4 * gpo_evaluations_per_member(config) + 5 * 4  # members, then every child
+    assert gpo["evaluation"] == pytest.approx(evaluations * 5 * 1000 * 5e-5)
+
+
+def test_tasks_are_priced_by_their_own_measured_costs_or_the_nearest_measured_one():
+    cheetah, _ = core_hours([build_run("ppo", "HalfCheetah-v5", 50_000, 0)], COSTS)
+    ant, _ = core_hours([build_run("ppo", "Ant-v5", 50_000, 0)], COSTS)
+    assert ant > 2.5 * cheetah
+    walker, borrowed = core_hours([build_run("ppo", "Walker2d-v5", 50_000, 0)], COSTS)
+    assert walker == pytest.approx(cheetah) and borrowed == ["Walker2d-v5 as HalfCheetah-v5"]
+
+
+@pytest.mark.slow
+def test_the_model_counts_gpo_evaluations_as_the_run_makes_them():
+    from gpo.crossover import CrossoverConfig
+    from gpo.dagger import DAggerConfig
+    from gpo.gpo import GPO, GPOConfig
+    from gpo.ppo import PPOConfig
+
+    for every in (300, 700, 5000):
+        config = GPOConfig(
+            "InvertedPendulum-v5",
+            2048,
+            population=2,
+            rounds=3,
+            learner=PPOConfig.kl_penalty(n_steps=128),
+            crossover=CrossoverConfig(dagger=DAggerConfig(hybrid_steps=128, child_steps=64, iterations=2)),
+            eval_episodes=1,
+            eval_every_steps=every,
+        )
+        run = GPO(config).run()
+        evaluated = [r for r in run.curve if r["phase"] == "mutation" and not np.isnan(r["eval_return"])]
+        assert len(evaluated) == gpo_evaluations_per_member(config)
+
+
+def test_dry_run_prices_the_suite_from_the_shipped_table():
+    shipped = StepCosts.shipped()
+    assert {"HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Ant-v5"} <= set(shipped.obs_dims)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.cli",
+            "run",
+            "--suite",
+            "lite",
+            "--results",
+            "/nonexistent",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    expected, _ = core_hours([r.spec() for r in __import__("bench.suite").suite.load_suite("lite").runs()])
+    assert f"60 to run, 0 already done; about {expected:.2f} core-hours" in out.stdout
