@@ -38,6 +38,9 @@ def test_every_shipped_suite_loads_and_the_paper_suites_have_their_shape():
     assert load_suite("popsize").populations == (2, 4, 8, 16)
     assert {r.algo_label for r in load_suite("popsize").runs()} == {"gpo-m2", "gpo-m4", "gpo-m8", "gpo-m16"}
     assert len(load_suite("smoke").runs()) == 4
+    paper = load_suite("paper-budget")  # the paper's budget on its two strongest tasks (#15)
+    assert (paper.populations, paper.steps_per_policy, paper.rounds) == ((8,), 1_000_000, 12)
+    assert set(paper.algorithms) == {"gpo", "single", "joint"} and len(paper.runs()) == 18
 
 
 @pytest.mark.parametrize(
