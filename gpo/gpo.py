@@ -39,7 +39,7 @@ from gpo.a2c import A2CConfig
 from gpo.crossover import CrossoverConfig, crossover
 from gpo.curves import best_of, population_row
 from gpo.data_sharing import DataSharingConfig, sharing_neighbours
-from gpo.mutation import mutate_group, mutate_together
+from gpo.mutation import mutate_group
 from gpo.parallel import TaskPool, groups, single_threaded
 from gpo.policy import PolicyConfig
 from gpo.population import Member, PopulationSpec
@@ -169,13 +169,14 @@ class GPO:
             ]
             mutated = [result for group in pool.map(mutate_group, tasks) for result in group]
         else:
-            mutated = mutate_together(
-                self.members, self.spec, steps, cfg.seed, k, cfg.eval_episodes, neighbours, before
+            slots = list(range(cfg.population))  # data sharing: all members in one lockstep group
+            mutated = mutate_group(
+                self.members, self.spec, steps, cfg.seed, k, slots, cfg.eval_episodes, before, neighbours
             )
         self.members = [result.state for result in mutated]
         eval_returns = [result.eval_return for result in mutated]
         self._add_mutation_rows(mutated, start)
-        in_workers = pool.workers if neighbours is None else 1  # mutate_together runs here
+        in_workers = pool.workers if neighbours is None else 1  # data sharing mutates here
         emit_from_workers(in_workers, steps * cfg.population, eval_return=best_of(eval_returns))
         t_mutation = time.perf_counter() - start
         members = [Member.from_state(self.spec, state) for state in self.members]

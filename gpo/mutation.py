@@ -8,7 +8,7 @@ episode; with ``PopulationSpec.continue_episodes`` a member carries its environm
 the episode in progress) from one phase to its next, as an uninterrupted learner would.
 At the end, the member is evaluated with its deterministic mean action (steps not counted).
 ``mutate_group`` runs several members in lockstep with their policies batched (how a worker runs
-its share of the population); ``mutate_together`` is the same for all members, for data sharing
+its share of the population); with ``neighbours`` it runs all members together for data sharing
 (``gpo.data_sharing``): every iteration all members collect, then each updates on its own samples
 and its neighbours'.
 """
@@ -122,10 +122,13 @@ def mutate_group(
     slots: list[int],
     eval_episodes: int,
     steps_before: int = 0,
+    neighbours: list[list[int]] | None = None,
 ) -> list[MutationResult]:
     """``mutate`` for the members in ``slots``, in lockstep: their environments step together and
     their policies are computed as one batch (``gpo.batched``). Each member's result is exactly
-    the one it gets mutated alone, so how members are grouped over workers changes nothing."""
+    the one it gets mutated alone, so how members are grouped over workers changes nothing.
+    With ``neighbours`` (data sharing), member i of the group also learns from the rollouts of
+    the group's members ``neighbours[i]``."""
     started = [
         _start(s, spec, steps, run_seed, round_index, slot, eval_episodes, steps_before)
         for s, slot in zip(states, slots)
@@ -136,40 +139,13 @@ def mutate_group(
             rollouts = collect_all(trainers)
             for member, trainer in started:
                 _record(member, trainer)
-            update_all(trainers, rollouts)
-    except BaseException:
-        for trainer in trainers:
-            trainer.close()
-        raise
-    return _finish_all(started, spec, run_seed, eval_episodes)
-
-
-def mutate_together(
-    states: list[dict],
-    spec: PopulationSpec,
-    steps: int,
-    run_seed: int,
-    round_index: int,
-    eval_episodes: int,
-    neighbours: list[list[int]],
-    steps_before: int = 0,
-) -> list[MutationResult]:
-    """Mutate all members in lockstep; member i also learns from members ``neighbours[i]``."""
-    started = [
-        _start(s, spec, steps, run_seed, round_index, slot, eval_episodes, steps_before)
-        for slot, s in enumerate(states)
-    ]
-    trainers = [trainer for _, trainer in started]
-    try:
-        while not trainers[0].done:
-            rollouts = collect_all(trainers)
-            for member, trainer in started:
-                _record(member, trainer)
-            # Shared batches are built from every member's pre-update policy and statistics.
-            extra = [
-                [shared_batch(trainers[i].agent, trainers[i].learner, rollouts[j]) for j in near]
-                for i, near in enumerate(neighbours)
-            ]
+            extra = None
+            if neighbours is not None:
+                # Shared batches are built from every member's pre-update policy and statistics.
+                extra = [
+                    [shared_batch(trainers[i].agent, trainers[i].learner, rollouts[j]) for j in near]
+                    for i, near in enumerate(neighbours)
+                ]
             update_all(trainers, rollouts, extra)
     except BaseException:
         for trainer in trainers:
