@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gpo.normalization import ObservationNormalizer
+from gpo.normalization import ObservationNormalizer, normalise
 from gpo.policy import ActorCritic
 
 Array = np.ndarray
@@ -68,15 +68,13 @@ class StackedNormalizer:
         """Normalise (k, N, O) observations, member j with its own statistics."""
         if not self.enabled:
             return np.asarray(obs, dtype=np.float64)
-        z = (obs - self.mean[:, None]) / self.std[:, None]
-        return np.minimum(np.maximum(z, -self.clip), self.clip)
+        return normalise(obs, self.mean[:, None], self.std[:, None], self.clip)
 
     def one(self, j: int, obs: Array) -> Array:
         """Normalise observations of member ``j`` alone (an episode's final state)."""
         if not self.enabled:
             return np.asarray(obs, dtype=np.float64)
-        z = (obs - self.mean[j]) / self.std[j]
-        return np.minimum(np.maximum(z, -self.clip), self.clip)
+        return normalise(obs, self.mean[j], self.std[j], self.clip)
 
     def write_back(self, normalizers: Sequence[ObservationNormalizer]) -> None:
         if not self.enabled:
@@ -101,9 +99,6 @@ class StackedPolicies:
             for k in range(n_layers)
         ]
         self.normalizer = StackedNormalizer([agent.obs_normalizer for agent in agents])
-
-    def __len__(self) -> int:
-        return len(self.agents)
 
     def mean(self, norm_obs: Array) -> Array:
         """μ_θ(ŝ) of every member: (k, N, O) normalised observations → (k, N, A)."""

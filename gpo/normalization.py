@@ -64,6 +64,12 @@ class RunningMeanStd:
         self._refresh()
 
 
+def normalise(obs: Array, mean: Array, std: Array, clip: float) -> Array:
+    """(s − mean) / std clipped to ±``clip``; ``std`` is √(var + 1e-8) (``RunningMeanStd.std``)."""
+    z = (obs - mean) / std
+    return np.minimum(np.maximum(z, -clip), clip)
+
+
 class ObservationNormalizer:
     """(s − mean) / √(var + 1e-8), clipped to ±``clip``: SB3 VecNormalize's rule."""
 
@@ -74,8 +80,7 @@ class ObservationNormalizer:
     def __call__(self, obs: Array) -> Array:
         if not self.enabled:
             return np.asarray(obs, dtype=np.float64)
-        z = (obs - self.rms.mean) / self.rms.std
-        return np.minimum(np.maximum(z, -self.clip), self.clip)
+        return normalise(obs, self.rms.mean, self.rms.std, self.clip)
 
     def update(self, raw_obs: Array) -> None:
         if self.enabled:
