@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from gpo.nn import MLP
 from gpo.normalization import ObservationNormalizer, normalise
 from gpo.policy import ActorCritic
 
@@ -86,19 +87,29 @@ class StackedNormalizer:
 
 
 class StackedPolicies:
-    """The μ-networks and normalisers of k members of one shape, for batched inference."""
+    """The μ-networks and normalisers of k members of one shape, for batched inference.
 
-    def __init__(self, agents: Sequence[ActorCritic]):
+    ``nets`` and ``normalizers`` stack other networks of one shape instead (DAgger's selectors
+    π_S, which read their child's normaliser); ``agents`` then may be empty.
+    """
+
+    def __init__(
+        self,
+        agents: Sequence[ActorCritic],
+        nets: Sequence[MLP] | None = None,
+        normalizers: Sequence[ObservationNormalizer] | None = None,
+    ):
         self.agents = list(agents)
-        n_layers = len(agents[0].pi.layers)
+        nets = [agent.pi for agent in agents] if nets is None else nets
+        normalizers = [agent.obs_normalizer for agent in agents] if normalizers is None else normalizers
         self.layers = [
             (
-                np.stack([agent.pi.layers[k][0] for agent in agents]),  # (k, in, out)
-                np.stack([agent.pi.layers[k][1] for agent in agents])[:, None, :],  # (k, 1, out)
+                np.stack([net.layers[k][0] for net in nets]),  # (k, in, out)
+                np.stack([net.layers[k][1] for net in nets])[:, None, :],  # (k, 1, out)
             )
-            for k in range(n_layers)
+            for k in range(len(nets[0].layers))
         ]
-        self.normalizer = StackedNormalizer([agent.obs_normalizer for agent in agents])
+        self.normalizer = StackedNormalizer(normalizers)
 
     def mean(self, norm_obs: Array) -> Array:
         """μ_θ(ŝ) of every member: (k, N, O) normalised observations → (k, N, A)."""

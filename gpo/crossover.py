@@ -45,13 +45,13 @@ from typing import Literal
 
 import numpy as np
 
-from gpo.dagger import DAggerConfig, Hybrid, collect_trajectory, dagger
+from gpo.dagger import DAggerConfig, Hybrid, collect_trajectory, dagger_together
 from gpo.normalization import RunningMeanStd
 from gpo.policy import ActorCritic
-from gpo.population import EPISODES, Member, PopulationSpec, evaluate_member
+from gpo.population import EPISODES, Member, PopulationSpec, evaluate_members
 from gpo.rollout import make_vector_env
 from gpo.seeding import derive_seed
-from gpo.selector import SelectorConfig, train_selector
+from gpo.selector import SelectorConfig, train_selectors
 
 Array = np.ndarray
 KINDS = ("state", "parameter")
@@ -147,7 +147,110 @@ def crossover(
     eval_episodes: int,
 ) -> CrossoverResult:
     """Make the child of parents x (the fitter) and y, and evaluate it."""
+    pair = [(x_state, y_state)]
+    return crossover_group(pair, spec, config, run_seed, round_index, [child_index], eval_episodes)[0]
+
+
+def crossover_group(
+    parents: list[tuple[dict, dict]],
+    spec: PopulationSpec,
+    config: CrossoverConfig,
+    run_seed: int,
+    round_index: int,
+    child_indices: list[int],
+    eval_episodes: int,
+) -> list[CrossoverResult]:
+    """``crossover`` for several pairs (a worker's share of the round), made together: the
+    selectors' fits as one batch (``gpo.selector.train_selectors``), DAgger's rollouts in lockstep
+    and its fits as one batch (``gpo.dagger.dagger_together``), the evaluations in lockstep.
+    Each child is exactly the one ``crossover`` makes alone, so how children are grouped over
+    workers changes nothing."""
     start = time.perf_counter()
+    made = [
+        _begin(x_state, y_state, spec, config, run_seed, round_index, c)
+        for (x_state, y_state), c in zip(parents, child_indices)
+    ]
+    if config.kind == "state":
+        top = config.selector.top_fraction
+        selectors = train_selectors(
+            [(m.x.trajectories.good_states(top), m.y.trajectories.good_states(top)) for m in made],
+            [m.child.obs_normalizer for m in made],
+            config.selector,
+            [m.rng for m in made],
+        )
+        for m, (selector, accuracy) in zip(made, selectors):
+            m.hybrid = Hybrid(m.x.agent, m.y.agent, selector)
+            m.record.update(selector_accuracy=accuracy)
+        envs = []
+        try:
+            for _ in made:
+                envs.append(make_vector_env(spec.env_id, config.dagger.n_envs, **spec.env_kwargs))
+            refine_steps = [
+                refine_selector(m.hybrid, e, m.seed, config.selector, m.rng) for m, e in zip(made, envs)
+            ]
+            distilled = dagger_together(
+                [m.child for m in made],
+                [m.hybrid for m in made],
+                envs,
+                [m.seed for m in made],
+                config.dagger,
+                [m.rng for m in made],
+            )
+        finally:
+            for env in envs:
+                env.close()
+        for m, result, refined in zip(made, distilled, refine_steps):
+            m.env_steps = result.env_steps + refined
+            m.recent_states = result.recent_states
+            m.record.update(imitation_kl=result.final_kl)
+
+    members = []
+    for m in made:
+        member = Member(spec, m.child)
+        member.trajectories.recent = m.recent_states  # where the child was last seen acting
+        if config.child_learner == "fitter_parent":
+            member.learner.load_state_dict(m.x.learner.state_dict())
+        elif m.x.learner.reward_scaler is not None and member.learner.reward_scaler is not None:
+            member.learner.reward_scaler.load_state_dict(m.x.learner.reward_scaler.state_dict())
+        members.append(member)
+    evaluated = evaluate_members(members, spec, eval_episodes, run_seed)
+    seconds = (time.perf_counter() - start) / len(made)
+    results = []
+    for m, member, (eval_return, eval_steps), (x_state, _) in zip(made, members, evaluated, parents):
+        m.record.update(child_return=eval_return, env_steps=m.env_steps, eval_steps=eval_steps)
+        state = member.state_dict()
+        if EPISODES in x_state:  # continue_episodes: the child goes on where its fitter parent was
+            state[EPISODES] = x_state[EPISODES]
+        results.append(CrossoverResult(state, m.record, m.env_steps, seconds))
+    return results
+
+
+@dataclass
+class _Making:
+    """A child in the making: its parents, generator and what its crossover has produced."""
+
+    x: Member
+    y: Member
+    child: ActorCritic
+    seed: int
+    rng: np.random.Generator
+    record: dict
+    hybrid: Hybrid | None = None
+    recent_states: Array | None = None
+    env_steps: int = 0
+
+
+def _begin(
+    x_state: dict,
+    y_state: dict,
+    spec: PopulationSpec,
+    config: CrossoverConfig,
+    run_seed: int,
+    round_index: int,
+    child_index: int,
+) -> _Making:
+    """The child's start (a copy of x, or a new network) under both parents' statistics; for
+    parameter crossover, the child itself."""
     x, y = Member.from_state(spec, x_state), Member.from_state(spec, y_state)
     seed = derive_seed(run_seed, "crossover", round_index, child_index)
     rng = np.random.default_rng(seed)
@@ -160,45 +263,13 @@ def crossover(
         child.obs_normalizer.rms = x.agent.obs_normalizer.rms.copy()
     child.renormalize_inputs(merged)
 
-    record = {"round": round_index, "child": child_index, "kind": config.kind}
-    env_steps = 0
+    made = _Making(x, y, child, seed, rng, {"round": round_index, "child": child_index, "kind": config.kind})
     if config.kind == "parameter":
         y_agent = y.agent.copy()
         y_agent.renormalize_inputs(merged)
         x_agent = x.agent.copy()
         x_agent.renormalize_inputs(merged)
         child.params[...] = 0.5 * (x_agent.params + y_agent.params)
-        record.update(selector_accuracy=float("nan"), imitation_kl=float("nan"))
-        recent_states = np.concatenate([x.trajectories.recent, y.trajectories.recent])
-    else:
-        top = config.selector.top_fraction
-        selector, accuracy = train_selector(
-            x.trajectories.good_states(top),
-            y.trajectories.good_states(top),
-            child.obs_normalizer,
-            config.selector,
-            rng,
-        )
-        envs = make_vector_env(spec.env_id, config.dagger.n_envs, **spec.env_kwargs)
-        hybrid = Hybrid(x.agent, y.agent, selector)
-        try:
-            refine_steps = refine_selector(hybrid, envs, seed, config.selector, rng)
-            result = dagger(child, hybrid, envs, seed, config.dagger, rng)
-        finally:
-            envs.close()
-        env_steps = result.env_steps + refine_steps
-        recent_states = result.recent_states
-        record.update(selector_accuracy=accuracy, imitation_kl=result.final_kl)
-
-    member = Member(spec, child)
-    member.trajectories.recent = recent_states  # where the child was last seen acting
-    if config.child_learner == "fitter_parent":
-        member.learner.load_state_dict(x.learner.state_dict())
-    elif x.learner.reward_scaler is not None and member.learner.reward_scaler is not None:
-        member.learner.reward_scaler.load_state_dict(x.learner.reward_scaler.state_dict())
-    eval_return, eval_steps = evaluate_member(member, spec, eval_episodes, run_seed)
-    record.update(child_return=eval_return, env_steps=env_steps, eval_steps=eval_steps)
-    state = member.state_dict()
-    if EPISODES in x_state:  # continue_episodes: the child goes on where its fitter parent was
-        state[EPISODES] = x_state[EPISODES]
-    return CrossoverResult(state, record, env_steps, time.perf_counter() - start)
+        made.record.update(selector_accuracy=float("nan"), imitation_kl=float("nan"))
+        made.recent_states = np.concatenate([x.trajectories.recent, y.trajectories.recent])
+    return made

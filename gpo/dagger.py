@@ -18,13 +18,16 @@ so a state's label is a function of the state). Every step of π_H and of π_c c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import gymnasium as gym
 import numpy as np
 
+from gpo.batched import StackedPolicies
 from gpo.distributions import kl, log_prob_value
+from gpo.nn import MLP
 from gpo.optim import Adam
 from gpo.policy import ActorCritic
 from gpo.selector import Selector
@@ -100,6 +103,14 @@ class HybridTargets(NamedTuple):
             self.prob_x[idx], self.mean_x[idx], self.log_std_x, self.mean_y[idx], self.log_std_y
         )
 
+    def picked(self) -> tuple[Array, Array]:
+        """μ and log σ, per state, of the parent π_S picks (argmax_h π_S(h|s)): (B, A) each."""
+        pick_x = (self.prob_x >= 0.5)[:, None]
+        return (
+            np.where(pick_x, self.mean_x, self.mean_y),
+            np.where(pick_x, self.log_std_x, self.log_std_y),
+        )
+
 
 class Hybrid:
     """π_H(a|s) = π_S(x|s) π_x(a|s) + π_S(y|s) π_y(a|s) with frozen parents x and y."""
@@ -129,8 +140,32 @@ class Hybrid:
         return mean + std * rng.standard_normal(mean.shape), (~pick_x).astype(np.int64)
 
 
+class Hybrids:
+    """k hybrids for stepping in lockstep: their selectors and their 2k parents each computed as one
+    batch (``gpo.batched``); hybrid j draws from its own generator exactly as :meth:`Hybrid.sample`
+    does alone."""
+
+    def __init__(self, hybrids: Sequence[Hybrid]):
+        self.k = len(hybrids)
+        self.parents = StackedPolicies([h.x for h in hybrids] + [h.y for h in hybrids])
+        selectors = [h.selector for h in hybrids]
+        self.selectors = StackedPolicies([], [s.net for s in selectors], [s.normalizer for s in selectors])
+        self.std_x = np.stack([np.exp(h.x.log_std) for h in hybrids])[:, None, :]  # (k, 1, A)
+        self.std_y = np.stack([np.exp(h.y.log_std) for h in hybrids])[:, None, :]
+
+    def sample(self, raw_obs: Array, rngs: Sequence[np.random.Generator]) -> Array:
+        """Actions (k, N, A) for raw states (k, N, O): h ~ π_S(·|s), then a ~ π_h(·|s)."""
+        logits = self.selectors.mean_action(raw_obs)
+        prob_x = 1.0 / (1.0 + np.exp(logits[..., 1] - logits[..., 0]))  # as Selector.prob_x
+        pick_x = np.stack([rng.random(raw_obs.shape[1]) for rng in rngs]) < prob_x
+        means = self.parents.mean_action(np.concatenate([raw_obs, raw_obs]))
+        mean = np.where(pick_x[..., None], means[: self.k], means[self.k :])
+        std = np.where(pick_x[..., None], self.std_x, self.std_y)
+        return mean + std * np.stack([rng.standard_normal(m.shape) for rng, m in zip(rngs, mean)])
+
+
 class ImitationLoss(NamedTuple):
-    value: float
+    value: float | Array  # one per child when k children are computed at once
     d_mean: Array
     d_log_std: Array
 
@@ -141,11 +176,8 @@ def imitation_loss(
     """E_s[KL(π_c(·|s) ‖ π_H(·|s))] and its gradient w.r.t. the child's μ and log σ."""
     B = len(mean)
     if estimator == "picked_parent":
-        pick_x = (targets.prob_x >= 0.5)[:, None]
-        target_mean = np.where(pick_x, targets.mean_x, targets.mean_y)
-        target_log_std = np.where(pick_x, targets.log_std_x, targets.log_std_y)
-        div = kl(mean, log_std, target_mean, target_log_std)
-        return ImitationLoss(float(np.mean(div.value)), div.d_mean_p / B, div.d_log_std_p.sum(0) / B)
+        loss = picked_parent_loss(mean, log_std, *targets.picked())
+        return loss._replace(value=float(loss.value))
 
     # Monte Carlo, one sample per state: a = μ_c + σ_c ε, L = log π_c(a) − log π_H(a).
     std = np.exp(log_std)
@@ -166,6 +198,19 @@ def imitation_loss(
     return ImitationLoss(float(np.mean(log_pc - log_ph)), d_mean, d_log_std)
 
 
+def picked_parent_loss(
+    mean: Array, log_std: Array, target_mean: Array, target_log_std: Array
+) -> ImitationLoss:
+    """E_s[KL(π_c(·|s) ‖ N(μ_h, σ_h))] to the picked parent h, and its gradient.
+
+    Shapes (B, A) with ``log_std`` (A,); or, for k children at once, (k, B, A) with ``log_std``
+    (k, 1, A), giving one value and one gradient per child (each exactly what it gets alone).
+    """
+    B = mean.shape[-2]
+    div = kl(mean, log_std, target_mean, target_log_std)
+    return ImitationLoss(np.mean(div.value, axis=-1), div.d_mean_p / B, div.d_log_std_p.sum(axis=-2) / B)
+
+
 def collect_states(envs: gym.vector.VectorEnv, obs: Array, act, n_steps: int) -> tuple[Array, Array]:
     """Step ``envs`` with ``act(raw_obs) -> actions``; the raw states visited and the last
     observation."""
@@ -178,6 +223,19 @@ class Trajectory(NamedTuple):
     rewards: Array  # (T, N)
     dones: Array  # (T, N)
     last_obs: Array
+
+
+def collect_states_together(envs: Sequence[gym.vector.VectorEnv], obs: Array, act, n_steps: int) -> Array:
+    """Step k ``envs`` in lockstep ``n_steps`` times with ``act(raw_obs (k, N, O)) -> actions``
+    (``obs`` (k, N, O) is updated in place); the raw states visited, (k, T·N, O)."""
+    low, high = envs[0].single_action_space.low, envs[0].single_action_space.high
+    states = np.empty((len(envs), n_steps, *obs.shape[1:]))
+    for t in range(n_steps):
+        states[:, t] = obs
+        actions = np.clip(act(obs), low, high)
+        for j, env in enumerate(envs):
+            obs[j] = env.step(actions[j])[0]
+    return states.reshape(len(envs), -1, obs.shape[-1])
 
 
 def collect_trajectory(envs: gym.vector.VectorEnv, obs: Array, act, n_steps: int) -> Trajectory:
@@ -207,34 +265,115 @@ def dagger(
     rng: np.random.Generator,
 ) -> DAggerResult:
     """Train ``child``'s policy (μ and log σ; the critic is left alone) to imitate ``hybrid``."""
-    obs, _ = envs.reset(seed=seed)
-    n_envs = envs.num_envs
-    states, obs = collect_states(envs, obs, lambda s: hybrid.sample(s, rng), config.hybrid_steps // n_envs)
-    env_steps = len(states)
-    dataset_obs, dataset_targets = [states], [hybrid.targets(states)]
-    optimizer = Adam(child.policy_params, child.policy_grads, config.learning_rate)
+    return dagger_together([child], [hybrid], [envs], [seed], config, [rng])[0]
 
-    def stochastic_child(raw: Array) -> Array:
-        mean = child.mean_action(raw)
-        return mean + np.exp(child.log_std) * rng.standard_normal(mean.shape)
+
+def dagger_together(
+    children: Sequence[ActorCritic],
+    hybrids: Sequence[Hybrid],
+    envs: Sequence[gym.vector.VectorEnv],
+    seeds: Sequence[int],
+    config: DAggerConfig,
+    rngs: Sequence[np.random.Generator],
+) -> list[DAggerResult]:
+    """:func:`dagger` for k children (a worker's share of a round's crossovers), child j imitating
+    ``hybrids[j]`` on ``envs[j]`` with its own generator ``rngs[j]``.
+
+    The k children's rollouts step in lockstep with their policies (and π_H's selectors and
+    parents) computed as one batch, and their fits run as one batch over the member axis (the k
+    policy networks stacked, one Adam over all k), since a fit is thousands of 64-state Adam
+    steps whose cost is mostly dispatch. Every child draws from its own generator
+    in the same order as alone, and its arithmetic is its own (``gpo.nn.MLP``), so each child is
+    exactly what ``dagger`` makes of it alone.
+    """
+    k = len(children)
+    n_envs = envs[0].num_envs
+    obs = np.stack([env.reset(seed=seed)[0] for env, seed in zip(envs, seeds)])  # (k, N, O)
+    dataset_obs: list[list[Array]] = [[] for _ in range(k)]
+    dataset_targets: list[list[HybridTargets]] = [[] for _ in range(k)]
+    env_steps = [0] * k
+
+    def add(act, n_steps: int) -> None:
+        """Roll out all k in lockstep and label the states with π_H."""
+        for j, states in enumerate(collect_states_together(envs, obs, act, n_steps // n_envs)):
+            env_steps[j] += len(states)
+            dataset_obs[j].append(states)
+            dataset_targets[j].append(hybrids[j].targets(states))
+
+    in_lockstep = Hybrids(hybrids)
+    add(lambda raw: in_lockstep.sample(raw, rngs), config.hybrid_steps)
+
+    # The k children's μ-networks and log σ as rows of one array, trained together.
+    n_pi = children[0].pi.params.size
+    params = np.stack([child.policy_params for child in children])
+    grads = np.zeros_like(params)
+    net = MLP(children[0].pi.sizes, params[:, :n_pi], grads[:, :n_pi])
+    optimizer = Adam(params, grads, config.learning_rate)
 
     for iteration in range(config.iterations):
-        inputs = child.obs_normalizer(np.concatenate(dataset_obs))
-        targets = HybridTargets.concat(dataset_targets)
-        n = len(inputs)
-        for _ in range(config.epochs):
-            for idx in np.array_split(rng.permutation(n), max(1, n // config.minibatch)):
-                mean, cache = child.pi.forward(inputs[idx])
-                loss = imitation_loss(mean, child.log_std, targets.take(idx), config.kl_estimator, rng)
-                child.pi.backward(cache, loss.d_mean)
-                child.grad_log_std[...] = loss.d_log_std
-                optimizer.step()
+        inputs = [child.obs_normalizer(np.concatenate(d)) for child, d in zip(children, dataset_obs)]
+        targets = [HybridTargets.concat(t) for t in dataset_targets]
+        _fit(net, params[:, n_pi:], grads[:, n_pi:], optimizer, inputs, targets, config, rngs)
+        for child, row in zip(children, params):
+            child.policy_params[...] = row
         if iteration == config.iterations - 1 or config.child_steps == 0:
             break
-        states, obs = collect_states(envs, obs, stochastic_child, config.child_steps // n_envs)
-        env_steps += len(states)
-        dataset_obs.append(states)
-        dataset_targets.append(hybrid.targets(states))
+        policies = StackedPolicies(children)
+        std = np.exp(params[:, None, n_pi:])  # (k, 1, A)
 
-    final = imitation_loss(child.pi(inputs), child.log_std, targets, "picked_parent", rng).value
-    return DAggerResult(env_steps, final, dataset_obs[-1])
+        def stochastic_children(raw: Array, policies=policies, std=std) -> Array:
+            mean = policies.mean_action(raw)
+            return mean + std * np.stack([rng.standard_normal(m.shape) for rng, m in zip(rngs, mean)])
+
+        add(stochastic_children, config.child_steps)
+
+    results = []
+    for child, x, t, d, steps, rng in zip(children, inputs, targets, dataset_obs, env_steps, rngs):
+        final = imitation_loss(child.pi(x), child.log_std, t, "picked_parent", rng).value
+        results.append(DAggerResult(steps, final, d[-1]))
+    return results
+
+
+def _fit(
+    net: MLP,
+    log_std: Array,
+    grad_log_std: Array,
+    optimizer: Adam,
+    inputs: list[Array],
+    targets: list[HybridTargets],
+    config: DAggerConfig,
+    rngs: Sequence[np.random.Generator],
+) -> None:
+    """``config.epochs`` passes of minibatch Adam on the imitation loss, k children at once:
+    ``net`` holds their stacked μ-networks, ``log_std`` (k, A) their log σ; child j's minibatches
+    come from its own permutation of its own dataset (all datasets have the same size)."""
+    stacked = np.stack(inputs)  # (k, n, O)
+    n = stacked.shape[1]
+    n_minibatches = max(1, n // config.minibatch)
+    if config.kl_estimator == "picked_parent":
+        picked = [t.picked() for t in targets]
+        target_mean = np.stack([m for m, _ in picked])  # (k, n, A)
+        target_log_std = np.stack([s for _, s in picked])
+    for _ in range(config.epochs):
+        splits = [np.array_split(rng.permutation(n), n_minibatches) for rng in rngs]
+        for b in range(n_minibatches):
+            idx = np.stack([split[b] for split in splits])[..., None]  # (k, B, 1)
+            mean, cache = net.forward(np.take_along_axis(stacked, idx, axis=1))
+            if config.kl_estimator == "picked_parent":
+                loss = picked_parent_loss(
+                    mean,
+                    log_std[:, None, :],
+                    np.take_along_axis(target_mean, idx, axis=1),
+                    np.take_along_axis(target_log_std, idx, axis=1),
+                )
+                d_mean, d_log_std = loss.d_mean, loss.d_log_std
+            else:  # one Monte Carlo sample per state, from each child's own generator
+                losses = [
+                    imitation_loss(mean[j], log_std[j], t.take(idx[j, :, 0]), config.kl_estimator, rng)
+                    for j, (t, rng) in enumerate(zip(targets, rngs))
+                ]
+                d_mean = np.stack([loss.d_mean for loss in losses])
+                d_log_std = np.stack([loss.d_log_std for loss in losses])
+            net.backward(cache, d_mean)
+            grad_log_std[...] = d_log_std
+            optimizer.step()

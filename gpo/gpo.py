@@ -36,7 +36,7 @@ import gymnasium as gym
 import numpy as np
 
 from gpo.a2c import A2CConfig
-from gpo.crossover import CrossoverConfig, crossover
+from gpo.crossover import CrossoverConfig, crossover_group
 from gpo.curves import best_of, population_row
 from gpo.data_sharing import DataSharingConfig, sharing_neighbours
 from gpo.mutation import mutate_group
@@ -247,22 +247,20 @@ class GPO:
             survivors += [fittest] * (cfg.population - len(survivors))
             self.members = [self.members[i] for i in survivors]
             return
-        children = pool.map(
-            crossover,
-            [
-                (
-                    self.members[x],
-                    self.members[y],
-                    self.spec,
-                    cfg.crossover,
-                    cfg.seed,
-                    k,
-                    c,
-                    cfg.eval_episodes,
-                )
-                for c, (x, y) in enumerate(pairs)
-            ],
-        )
+        # Each worker makes its share of the children together, DAgger's fits batched.
+        tasks = [
+            (
+                [(self.members[pairs[c][0]], self.members[pairs[c][1]]) for c in indices],
+                self.spec,
+                cfg.crossover,
+                cfg.seed,
+                k,
+                indices,
+                cfg.eval_episodes,
+            )
+            for indices in groups(len(pairs), pool.workers)
+        ]
+        children = [child for group in pool.map(crossover_group, tasks) for child in group]
         for (x, y), child in zip(pairs, children):
             self.crossovers.append(
                 {

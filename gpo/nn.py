@@ -42,11 +42,17 @@ def mlp_size(sizes: Sequence[int]) -> int:
 
 
 def _layer_views(flat: Array, sizes: Sequence[int]) -> list[tuple[Array, Array]]:
+    """(W, b) views of each layer; with a leading member axis, W is (k, in, out), b (k, 1, out)."""
+    lead = flat.shape[:-1]
     layers, start = [], 0
     for i, o in zip(sizes[:-1], sizes[1:]):
-        W = flat[start : start + i * o].reshape(i, o)
+        W = flat[..., start : start + i * o].reshape(*lead, i, o)
         start += i * o
-        b = flat[start : start + o]
+        b = flat[..., start : start + o]
+        if lead:
+            b = b.reshape(*lead, 1, o)
+        if not (np.shares_memory(W, flat) and np.shares_memory(b, flat)):
+            raise ValueError("an MLP's parameters must be views of its flat array")  # never a copy
         start += o
         layers.append((W, b))
     return layers
@@ -63,14 +69,21 @@ def orthogonal(rng: np.random.Generator, rows: int, cols: int, gain: float) -> A
 
 
 class MLP:
-    """y = L_k(tanh(... tanh(L_1(x)))) with L_i(x) = x @ W_i + b_i (W stored as in × out)."""
+    """y = L_k(tanh(... tanh(L_1(x)))) with L_i(x) = x @ W_i + b_i (W stored as in × out).
+
+    ``params`` of shape (n,) is one network. Of shape (k, n) it is k networks of one shape, each
+    row its own parameters, trained as one batch: inputs (k, B, in), one stacked matmul per layer
+    (DAgger's fits of a round's children, ``gpo.dagger``). NumPy's stacked matmul runs each slice
+    through the kernel a 2-D matmul of that shape uses, and the rest is elementwise or a sum over
+    the batch axis, so network j's numbers are exactly those it gets alone (tests/test_nn.py).
+    """
 
     def __init__(self, sizes: Sequence[int], params: Array, grads: Array):
         if len(sizes) < 2:
             raise ValueError(f"an MLP needs at least input and output sizes, got {tuple(sizes)}")
         n = mlp_size(sizes)
-        if params.shape != (n,) or grads.shape != (n,):
-            raise ValueError(f"MLP{tuple(sizes)} needs flat arrays of {n} parameters")
+        if params.ndim not in (1, 2) or params.shape[-1] != n or grads.shape != params.shape:
+            raise ValueError(f"MLP{tuple(sizes)} needs flat arrays of {n} parameters (or k rows of them)")
         self.sizes = tuple(int(s) for s in sizes)
         self.params, self.grads = params, grads
         self.layers = _layer_views(params, self.sizes)
@@ -107,12 +120,14 @@ class MLP:
         for k in range(len(self.layers) - 1, -1, -1):
             x = activations[k]
             gW, gb = self.grad_layers[k]
+            x_t = np.swapaxes(x, -1, -2)  # x.T of each network
+            keep = gb.ndim == dy.ndim  # stacked: b is (k, 1, out)
             if accumulate:
-                gW += x.T @ dy
-                gb += dy.sum(axis=0)
+                gW += x_t @ dy
+                gb += dy.sum(axis=-2, keepdims=keep)
             else:
-                np.matmul(x.T, dy, out=gW)
-                np.sum(dy, axis=0, out=gb)
+                np.matmul(x_t, dy, out=gW)
+                np.sum(dy, axis=-2, out=gb, keepdims=keep)
             if k:
                 # d tanh(u)/du = 1 - tanh(u)^2, and activations[k] = tanh(u_k)
-                dy = (dy @ self.layers[k][0].T) * (1.0 - x * x)
+                dy = (dy @ np.swapaxes(self.layers[k][0], -1, -2)) * (1.0 - x * x)

@@ -14,6 +14,7 @@ returns-to-go, i.e. a cross-entropy on (s_t, h_t) weighted by how well the choic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,19 +87,45 @@ class Selector:
 
         Unweighted, this is maximum likelihood; with advantages as weights, it is REINFORCE.
         """
-        inputs = self.normalizer(states)
-        optimizer = Adam(self.params, self.grads, config.learning_rate)
-        n = len(labels)
-        w = np.ones(n) if weights is None else weights
-        for _ in range(config.epochs if epochs is None else epochs):
-            for idx in np.array_split(rng.permutation(n), max(1, n // config.minibatch)):
-                logits, cache = self.net.forward(inputs[idx])
-                probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-                probs /= probs.sum(axis=1, keepdims=True)
-                # ∂/∂logits of the mean weighted cross-entropy: w · (softmax − one-hot) / B
-                probs[np.arange(len(idx)), labels[idx]] -= 1.0
-                self.net.backward(cache, probs * (w[idx, None] / len(idx)))
-                optimizer.step()
+        stacked_weights = None if weights is None else [weights]
+        fit_together([self], [states], [labels], config, [rng], stacked_weights, epochs)
+
+
+def fit_together(
+    selectors: Sequence[Selector],
+    states: Sequence[Array],
+    labels: Sequence[Array],
+    config: SelectorConfig,
+    rngs: Sequence[np.random.Generator],
+    weights: Sequence[Array] | None = None,
+    epochs: int | None = None,
+) -> None:
+    """:meth:`Selector.fit` for k selectors with datasets of one size, as one batch over the member
+    axis (stacked networks, one Adam over all k; each selector's numbers exactly its own alone)."""
+    k, n = len(selectors), len(labels[0])
+    if any(len(y) != n for y in labels):
+        raise ValueError("selectors fitted together need datasets of one size")
+    inputs = np.stack([sel.normalizer(x) for sel, x in zip(selectors, states)])  # (k, n, O)
+    targets = np.stack(labels)  # (k, n)
+    w = np.ones((k, n)) if weights is None else np.stack(weights)
+    params = np.stack([sel.params for sel in selectors])
+    grads = np.zeros_like(params)
+    net = MLP(selectors[0].net.sizes, params, grads)
+    optimizer = Adam(params, grads, config.learning_rate)
+    rows = np.arange(k)[:, None]
+    for _ in range(config.epochs if epochs is None else epochs):
+        splits = [np.array_split(rng.permutation(n), max(1, n // config.minibatch)) for rng in rngs]
+        for b in range(len(splits[0])):
+            idx = np.stack([split[b] for split in splits])  # (k, B)
+            logits, cache = net.forward(np.take_along_axis(inputs, idx[..., None], axis=1))
+            probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+            probs /= probs.sum(axis=-1, keepdims=True)
+            # ∂/∂logits of the mean weighted cross-entropy: w · (softmax − one-hot) / B
+            probs[rows, np.arange(idx.shape[1]), np.take_along_axis(targets, idx, axis=1)] -= 1.0
+            net.backward(cache, probs * (np.take_along_axis(w, idx, axis=1)[..., None] / idx.shape[1]))
+            optimizer.step()
+    for sel, row in zip(selectors, params):
+        sel.params[...] = row
 
 
 def train_selector(
@@ -109,20 +136,44 @@ def train_selector(
     rng: np.random.Generator,
 ) -> tuple[Selector, float]:
     """Fit π_S on balanced, labelled states of both parents; return it and its held-out accuracy."""
-    n = min(len(states_x), len(states_y), config.max_states)
-    if n == 0:
-        raise ValueError("both parents need recent states to train the selector")
-    x = states_x[rng.choice(len(states_x), n, replace=False)]
-    y = states_y[rng.choice(len(states_y), n, replace=False)]
-    states = np.concatenate([x, y])
-    labels = np.concatenate([np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)])
-    order = rng.permutation(2 * n)
-    n_test = int(config.holdout * 2 * n)
-    test, train = order[:n_test], order[n_test:]
-    selector = Selector(states.shape[1], normalizer, config, rng)
-    selector.fit(states[train], labels[train], config, rng)
-    if n_test == 0:
-        test = train
-    picked_y = selector.prob_x(states[test]) < 0.5
-    accuracy = float(np.mean(picked_y == labels[test].astype(bool)))
-    return selector, accuracy
+    return train_selectors([(states_x, states_y)], [normalizer], config, [rng])[0]
+
+
+def train_selectors(
+    parents_states: Sequence[tuple[Array, Array]],
+    normalizers: Sequence[ObservationNormalizer],
+    config: SelectorConfig,
+    rngs: Sequence[np.random.Generator],
+) -> list[tuple[Selector, float]]:
+    """:func:`train_selector` for k pairs of parents, each with its own normaliser and generator;
+    selectors whose training sets have one size are fitted as one batch (``fit_together``)."""
+    made = []
+    for (states_x, states_y), normalizer, rng in zip(parents_states, normalizers, rngs):
+        n = min(len(states_x), len(states_y), config.max_states)
+        if n == 0:
+            raise ValueError("both parents need recent states to train the selector")
+        x = states_x[rng.choice(len(states_x), n, replace=False)]
+        y = states_y[rng.choice(len(states_y), n, replace=False)]
+        states = np.concatenate([x, y])
+        labels = np.concatenate([np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)])
+        order = rng.permutation(2 * n)
+        n_test = int(config.holdout * 2 * n)
+        test, train = order[:n_test], order[n_test:]
+        selector = Selector(states.shape[1], normalizer, config, rng)
+        made.append((selector, states, labels, train, test if n_test else train))
+    by_size: dict[int, list[int]] = {}
+    for j, (_, _, _, train, _) in enumerate(made):
+        by_size.setdefault(len(train), []).append(j)
+    for members in by_size.values():
+        fit_together(
+            [made[j][0] for j in members],
+            [made[j][1][made[j][3]] for j in members],
+            [made[j][2][made[j][3]] for j in members],
+            config,
+            [rngs[j] for j in members],
+        )
+    results = []
+    for selector, states, labels, _, test in made:
+        picked_y = selector.prob_x(states[test]) < 0.5
+        results.append((selector, float(np.mean(picked_y == labels[test].astype(bool)))))
+    return results

@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from gpo.crossover import CrossoverConfig, crossover
+from gpo.crossover import CrossoverConfig, crossover, crossover_group
 from gpo.dagger import DAggerConfig, HybridTargets, imitation_loss
 from gpo.distributions import kl
 from gpo.policy import ActorCritic, PolicyConfig
@@ -41,9 +41,9 @@ gym.register("GPOTest/TwoHalves-v0", entry_point=TwoHalves)
 SPEC = PopulationSpec("GPOTest/TwoHalves-v0", 1, 1, PolicyConfig(normalize_obs=False), PPOConfig.kl_penalty())
 
 
-def constant_parent(action: float, rng, steps: int = 2000) -> Member:
+def constant_parent(action: float, rng, steps: int = 2000, spec: PopulationSpec = SPEC) -> Member:
     """A parent that plays N(action, 0.1²) everywhere, with 100 episodes of experience."""
-    member = Member.new(SPEC, rng)
+    member = Member.new(spec, rng)
     W_out, b_out = member.agent.pi.layers[-1]
     W_out[...], b_out[...] = 0.0, action
     member.agent.log_std[...] = np.log(0.1)
@@ -204,3 +204,28 @@ def test_child_learner_fresh_or_continued_from_the_fitter_parent(parents):
     np.testing.assert_array_equal(fresh.agent.params, continued.agent.params)
     with pytest.raises(ValueError, match="child_learner"):
         CrossoverConfig(child_learner="mother")
+
+
+@pytest.mark.parametrize("estimator", ["picked_parent", "monte_carlo"])
+def test_children_made_together_are_exactly_those_made_alone(estimator):
+    """A worker makes its share of a round's children together (selectors and DAgger's fits
+    batched, rollouts in lockstep); each child must be bit for bit the one made alone, so the
+    number of workers never changes a run. Observation normalisation on; the three selectors'
+    datasets have two sizes (760 and 600 states per parent), so both batched and single fits run."""
+    spec = PopulationSpec("GPOTest/TwoHalves-v0", 1, 1, PolicyConfig(), PPOConfig.kl_penalty())
+    rng = np.random.default_rng(3)
+    parents = [
+        constant_parent(a, rng, steps, spec).state_dict()
+        for a, steps in ((TARGET, 2000), (-TARGET, 1500), (0.2, 1200))
+    ]
+    pairs = [(parents[0], parents[1]), (parents[1], parents[2]), (parents[2], parents[0])]
+    config = CrossoverConfig(
+        dagger=DAggerConfig(hybrid_steps=256, child_steps=128, iterations=3, kl_estimator=estimator)
+    )
+    together = crossover_group(pairs, spec, config, 5, 1, [0, 1, 2], 2)
+    for c, ((x, y), made) in enumerate(zip(pairs, together)):
+        alone = crossover(x, y, spec, config, 5, 1, c, 2)
+        assert made.record == alone.record and made.env_steps == alone.env_steps
+        assert np.array_equal(made.state["agent"]["params"], alone.state["agent"]["params"])
+        assert np.array_equal(made.state["trajectories"]["recent"], alone.state["trajectories"]["recent"])
+    assert len({made.record["imitation_kl"] for made in together}) == 3  # three different children

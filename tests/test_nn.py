@@ -86,3 +86,29 @@ def test_training_tanh_is_numpys_to_an_ulp_and_each_element_is_its_own():
         np.testing.assert_array_equal(tanh_(x.copy()), full)
     finally:
         torch.set_num_threads(threads)
+
+
+def test_stacked_networks_compute_exactly_what_each_computes_alone(rng):
+    """k networks as rows of one array (DAgger's and the selectors' batched fits): forward values
+    and gradients of each, bit for bit, those of the network alone, also as a column slice of a
+    wider array (as a policy's μ-network is of its policy parameters) and when accumulating."""
+    sizes, k = (17, 64, 64, 6), 3
+    n = mlp_size(sizes)
+    wide = rng.standard_normal((k, n + 6))  # μ-network | log σ
+    params, grads = wide[:, :n], np.zeros((k, n))
+    stacked = MLP(sizes, params, grads)
+    x, dy = rng.standard_normal((k, 64, 17)), rng.standard_normal((k, 64, 6))
+    y, cache = stacked.forward(x)
+    stacked.backward(cache, dy)
+    for j in range(k):
+        alone_params, alone_grads = params[j].copy(), np.zeros(n)
+        alone = MLP(sizes, alone_params, alone_grads)
+        y_j, cache_j = alone.forward(x[j])
+        alone.backward(cache_j, dy[j])
+        assert np.array_equal(y[j], y_j) and np.array_equal(grads[j], alone_grads)
+        assert np.array_equal(stacked.layers[0][1][j, 0], alone.layers[0][1])
+    before = grads.copy()
+    stacked.backward(cache, dy, accumulate=True)
+    np.testing.assert_allclose(grads, 2 * before)
+    stacked.layers[0][0][...] = 0.0  # the layers are views of the caller's array
+    assert not wide[:, : 17 * 64].any()

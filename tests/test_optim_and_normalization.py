@@ -71,3 +71,28 @@ def test_reward_scaler_divides_by_discounted_return_std_step_by_step_and_resets_
         assert scaled[t, 0] == pytest.approx(1.0 / np.sqrt(replay.var + 1e-8), rel=1e-12)
     np.testing.assert_allclose(scaler.returns, [1.5])
     assert scaler.rms.count == pytest.approx(4 + 1e-4)
+
+
+def test_one_env_reward_scaling_in_floats_is_bit_identical_to_the_array_arithmetic(rng):
+    """The single-env fast path (Python floats) against the per-step NumPy recipe it replaces:
+    same scaled rewards, statistics and running return, bit for bit, across episode ends."""
+    rewards = rng.standard_normal((300, 1)) * 3.0 + 1.0
+    dones = rng.random((300, 1)) < 0.02
+    fast = RewardScaler(n_envs=1, gamma=0.99, clip=0.3)
+    fast(rewards[:10], dones[:10])  # start from non-trivial statistics
+    reference = RewardScaler(n_envs=1, gamma=0.99, clip=0.3)
+    reference.load_state_dict(fast.state_dict())
+    scaled = fast(rewards, dones)
+
+    expected = np.empty_like(rewards)
+    running = reference.returns
+    for t in range(len(rewards)):  # the general (T, N) loop, run with N = 1
+        running = reference.gamma * running + rewards[t]
+        reference.rms.update(running)
+        expected[t] = rewards[t] / reference.rms.std
+        running = np.where(dones[t], 0.0, running)
+    expected = np.minimum(np.maximum(expected, -0.3), 0.3)
+    assert np.array_equal(scaled, expected)
+    assert (np.abs(expected) == 0.3).any() and (np.abs(expected) < 0.3).any()  # clipped and not
+    assert fast.rms.mean == reference.rms.mean and fast.rms.var == reference.rms.var
+    assert fast.rms.count == reference.rms.count and np.array_equal(fast.returns, running)
