@@ -65,8 +65,10 @@ class RunningMeanStd:
         return {"mean": self.mean.copy(), "var": self.var.copy(), "count": self.count}
 
     def load_state_dict(self, state: dict) -> None:
-        self.mean = np.array(state["mean"], dtype=np.float64)
-        self.var = np.array(state["var"], dtype=np.float64)
+        # In this object's own shape: a 0-d array comes back from a torch checkpoint as shape (1,).
+        shape = np.shape(self.mean)
+        self.mean = np.array(state["mean"], dtype=np.float64).reshape(shape)
+        self.var = np.array(state["var"], dtype=np.float64).reshape(shape)
         self.count = float(state["count"])
         self._refresh()
 

@@ -96,3 +96,21 @@ def test_one_env_reward_scaling_in_floats_is_bit_identical_to_the_array_arithmet
     assert (np.abs(expected) == 0.3).any() and (np.abs(expected) < 0.3).any()  # clipped and not
     assert fast.rms.mean == reference.rms.mean and fast.rms.var == reference.rms.var
     assert fast.rms.count == reference.rms.count and np.array_equal(fast.returns, running)
+
+
+def test_reward_scaler_resumed_from_a_torch_checkpoint_goes_on_exactly(rng, tmp_path):
+    """A checkpoint (bench.checkpoint: arrays as tensors) brings 0-d statistics back as shape (1,);
+    the scaler must take them in its own shape and continue bit for bit as if never stopped."""
+    import torch
+
+    from bench.checkpoint import to_numpy, to_torch
+
+    rewards, dones = rng.standard_normal((60, 1)), rng.random((60, 1)) < 0.1
+    straight = RewardScaler(n_envs=1, gamma=0.99)
+    first = straight(rewards[:30], dones[:30])
+    torch.save(to_torch(straight.state_dict()), tmp_path / "scaler.pt")
+    resumed = RewardScaler(n_envs=1, gamma=0.99)
+    resumed.load_state_dict(to_numpy(torch.load(tmp_path / "scaler.pt", weights_only=True)))
+    assert np.shape(resumed.rms.mean) == () and np.shape(resumed.rms.var) == ()
+    assert np.array_equal(resumed(rewards[30:], dones[30:]), straight(rewards[30:], dones[30:]))
+    assert len(first) == 30
