@@ -45,7 +45,7 @@ from typing import Literal
 
 import numpy as np
 
-from gpo.dagger import DAggerConfig, Hybrid, collect_trajectory, dagger_together
+from gpo.dagger import DAggerConfig, Hybrid, Hybrids, collect_trajectory, dagger_together
 from gpo.normalization import RunningMeanStd
 from gpo.policy import ActorCritic
 from gpo.population import EPISODES, Member, PopulationSpec, evaluate_members
@@ -115,12 +115,13 @@ def refine_selector(hybrid: Hybrid, envs, seed: int, config: SelectorConfig, rng
     if config.refine_steps == 0:
         return 0
     obs, _ = envs.reset(seed=seed + 1)
+    alone = Hybrids([hybrid])
     choices: list[Array] = []
 
     def act(raw: Array) -> Array:
-        actions, picked = hybrid.sample_with_choice(raw, rng)
-        choices.append(picked)
-        return actions
+        actions, picked = alone.sample_with_choice(raw[None], [rng])
+        choices.append(picked[0])
+        return actions[0]
 
     trajectory = collect_trajectory(envs, obs, act, config.refine_steps // envs.num_envs)
     to_go = np.zeros_like(trajectory.rewards)

@@ -127,23 +127,11 @@ class Hybrid:
             self.y.log_std.copy(),
         )
 
-    def sample(self, raw_obs: Array, rng: np.random.Generator) -> Array:
-        """h ~ π_S(·|s), then a ~ π_h(·|s)."""
-        return self.sample_with_choice(raw_obs, rng)[0]
-
-    def sample_with_choice(self, raw_obs: Array, rng: np.random.Generator) -> tuple[Array, Array]:
-        """Actions and the choices h (0 = parent x, 1 = parent y) that produced them."""
-        t = self.targets(raw_obs)
-        pick_x = rng.random(len(t.prob_x)) < t.prob_x
-        mean = np.where(pick_x[:, None], t.mean_x, t.mean_y)
-        std = np.where(pick_x[:, None], np.exp(t.log_std_x), np.exp(t.log_std_y))
-        return mean + std * rng.standard_normal(mean.shape), (~pick_x).astype(np.int64)
-
 
 class Hybrids:
-    """k hybrids for stepping in lockstep: their selectors and their 2k parents each computed as one
-    batch (``gpo.batched``); hybrid j draws from its own generator exactly as :meth:`Hybrid.sample`
-    does alone."""
+    """k hybrids' sampling, h ~ π_S(·|s) then a ~ π_h(·|s), for stepping in lockstep: their
+    selectors and their 2k parents each computed as one batch (``gpo.batched``); hybrid j draws
+    from its own generator, so its samples do not depend on the others (k = 1: one hybrid)."""
 
     def __init__(self, hybrids: Sequence[Hybrid]):
         self.k = len(hybrids)
@@ -154,14 +142,19 @@ class Hybrids:
         self.std_y = np.stack([np.exp(h.y.log_std) for h in hybrids])[:, None, :]
 
     def sample(self, raw_obs: Array, rngs: Sequence[np.random.Generator]) -> Array:
-        """Actions (k, N, A) for raw states (k, N, O): h ~ π_S(·|s), then a ~ π_h(·|s)."""
+        """Actions (k, N, A) for raw states (k, N, O)."""
+        return self.sample_with_choice(raw_obs, rngs)[0]
+
+    def sample_with_choice(self, raw_obs: Array, rngs: Sequence[np.random.Generator]) -> tuple[Array, Array]:
+        """Actions (k, N, A) and the choices h (0 = parent x, 1 = parent y) that produced them."""
         logits = self.selectors.mean_action(raw_obs)
         prob_x = 1.0 / (1.0 + np.exp(logits[..., 1] - logits[..., 0]))  # as Selector.prob_x
         pick_x = np.stack([rng.random(raw_obs.shape[1]) for rng in rngs]) < prob_x
         means = self.parents.mean_action(np.concatenate([raw_obs, raw_obs]))
         mean = np.where(pick_x[..., None], means[: self.k], means[self.k :])
         std = np.where(pick_x[..., None], self.std_x, self.std_y)
-        return mean + std * np.stack([rng.standard_normal(m.shape) for rng, m in zip(rngs, mean)])
+        noise = np.stack([rng.standard_normal(m.shape) for rng, m in zip(rngs, mean)])
+        return mean + std * noise, (~pick_x).astype(np.int64)
 
 
 class ImitationLoss(NamedTuple):
@@ -209,13 +202,6 @@ def picked_parent_loss(
     B = mean.shape[-2]
     div = kl(mean, log_std, target_mean, target_log_std)
     return ImitationLoss(np.mean(div.value, axis=-1), div.d_mean_p / B, div.d_log_std_p.sum(axis=-2) / B)
-
-
-def collect_states(envs: gym.vector.VectorEnv, obs: Array, act, n_steps: int) -> tuple[Array, Array]:
-    """Step ``envs`` with ``act(raw_obs) -> actions``; the raw states visited and the last
-    observation."""
-    trajectory = collect_trajectory(envs, obs, act, n_steps)
-    return trajectory.states.reshape(-1, obs.shape[-1]), trajectory.last_obs
 
 
 class Trajectory(NamedTuple):
