@@ -28,7 +28,7 @@ import numpy as np
 from gpo.batched import StackedPolicies
 from gpo.distributions import kl, log_prob_value
 from gpo.nn import MLP
-from gpo.optim import Adam
+from gpo.optim import Adam, stacked_minibatches
 from gpo.policy import ActorCritic
 from gpo.selector import Selector
 
@@ -333,29 +333,22 @@ def _fit(
     """``config.epochs`` passes of minibatch Adam on the imitation loss, k children at once:
     ``net`` holds their stacked μ-networks, ``log_std`` (k, A) their log σ; child j's minibatches
     come from its own permutation of its own dataset (all datasets have the same size)."""
-    stacked = np.stack(inputs)  # (k, n, O)
-    n = stacked.shape[1]
+    data = [np.stack(inputs)]  # (k, n, O)
+    n = data[0].shape[1]
     n_minibatches = max(1, n // config.minibatch)
     if config.kl_estimator == "picked_parent":
         picked = [t.picked() for t in targets]
-        target_mean = np.stack([m for m, _ in picked])  # (k, n, A)
-        target_log_std = np.stack([s for _, s in picked])
+        data.append(np.stack([m for m, _ in picked]))  # the picked parent's μ, (k, n, A)
+        data.append(np.stack([s for _, s in picked]))  # and its log σ
     for _ in range(config.epochs):
-        splits = [np.array_split(rng.permutation(n), n_minibatches) for rng in rngs]
-        for b in range(n_minibatches):
-            idx = np.stack([split[b] for split in splits])[..., None]  # (k, B, 1)
-            mean, cache = net.forward(np.take_along_axis(stacked, idx, axis=1))
+        for idx, batch in stacked_minibatches(rngs, data, n_minibatches):
+            mean, cache = net.forward(batch[0])
             if config.kl_estimator == "picked_parent":
-                loss = picked_parent_loss(
-                    mean,
-                    log_std[:, None, :],
-                    np.take_along_axis(target_mean, idx, axis=1),
-                    np.take_along_axis(target_log_std, idx, axis=1),
-                )
+                loss = picked_parent_loss(mean, log_std[:, None, :], batch[1], batch[2])
                 d_mean, d_log_std = loss.d_mean, loss.d_log_std
             else:  # one Monte Carlo sample per state, from each child's own generator
                 losses = [
-                    imitation_loss(mean[j], log_std[j], t.take(idx[j, :, 0]), config.kl_estimator, rng)
+                    imitation_loss(mean[j], log_std[j], t.take(idx[j]), config.kl_estimator, rng)
                     for j, (t, rng) in enumerate(zip(targets, rngs))
                 ]
                 d_mean = np.stack([loss.d_mean for loss in losses])

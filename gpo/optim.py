@@ -5,6 +5,8 @@ Each optimizer updates ``params`` in place from ``grads``; both are the caller's
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import numpy as np
 
 Array = np.ndarray
@@ -30,18 +32,32 @@ class Adam:
         self.m = np.zeros_like(params)
         self.v = np.zeros_like(params)
         self.t = 0
+        # Scratch for the step's intermediates: DAgger's stacked fits step ~46k parameters
+        # thousands of times, and fresh temporaries of that size cost more than the arithmetic.
+        self._scratch = np.empty((2, *params.shape))
 
     def step(self) -> None:
+        # The same operations in the same order as the textbook form below, each into scratch
+        # (so the same bits):  m ← b1 m + (1 − b1) g;  v ← b2 v + ((1 − b2) g) g;
+        # θ ← θ − ((lr / bias1) m) / (√v / √bias2 + eps)
         b1, b2 = self.betas
+        g, a, b = self.grads, self._scratch[0], self._scratch[1]
         self.t += 1
         self.m *= b1
-        self.m += (1.0 - b1) * self.grads
+        np.multiply(g, 1.0 - b1, out=a)
+        self.m += a
         self.v *= b2
-        self.v += (1.0 - b2) * self.grads * self.grads
+        np.multiply(g, 1.0 - b2, out=a)
+        a *= g
+        self.v += a
         bias1 = 1.0 - b1**self.t
         bias2 = 1.0 - b2**self.t
-        denom = np.sqrt(self.v) / np.sqrt(bias2) + self.eps
-        self.params -= (self.lr / bias1) * self.m / denom
+        np.sqrt(self.v, out=a)
+        a /= np.sqrt(bias2)
+        a += self.eps
+        np.multiply(self.m, self.lr / bias1, out=b)
+        b /= a
+        self.params -= b
 
     def state_dict(self) -> dict:
         return {"m": self.m.copy(), "v": self.v.copy(), "t": self.t, "lr": self.lr}
@@ -72,3 +88,25 @@ class RMSprop:
     def load_state_dict(self, state: dict) -> None:
         self.square_avg[...] = state["square_avg"]
         self.lr = float(state["lr"])
+
+
+def stacked_minibatches(
+    rngs: Sequence[np.random.Generator], arrays: Sequence[Array], n_minibatches: int
+) -> Iterator[tuple[Array, list[Array]]]:
+    """One epoch of minibatches for k members fitted together (DAgger's and the selectors' fits).
+
+    ``arrays`` have shape (k, n, ...): member j's dataset is row j. Member j's minibatches are
+    ``np.array_split(rngs[j].permutation(n), n_minibatches)``, the usual shuffle from its own
+    generator; each array is gathered once per epoch in that order, so a minibatch is a view
+    (k, B, ...) rather than a fresh gather per step. Yields (indices (k, B), views).
+    """
+    k, n = arrays[0].shape[:2]
+    order = np.stack([rng.permutation(n) for rng in rngs])  # (k, n)
+    rows = np.arange(k)[:, None]
+    shuffled = [a[rows, order] for a in arrays]
+    size, extra = divmod(n, n_minibatches)  # array_split: the first ``extra`` get one more
+    start = 0
+    for b in range(n_minibatches):
+        stop = start + size + (b < extra)
+        yield order[:, start:stop], [a[:, start:stop] for a in shuffled]
+        start = stop

@@ -21,7 +21,7 @@ import numpy as np
 
 from gpo.nn import MLP, mlp_size
 from gpo.normalization import ObservationNormalizer
-from gpo.optim import Adam
+from gpo.optim import Adam, stacked_minibatches
 
 Array = np.ndarray
 
@@ -114,15 +114,14 @@ def fit_together(
     optimizer = Adam(params, grads, config.learning_rate)
     rows = np.arange(k)[:, None]
     for _ in range(config.epochs if epochs is None else epochs):
-        splits = [np.array_split(rng.permutation(n), max(1, n // config.minibatch)) for rng in rngs]
-        for b in range(len(splits[0])):
-            idx = np.stack([split[b] for split in splits])  # (k, B)
-            logits, cache = net.forward(np.take_along_axis(inputs, idx[..., None], axis=1))
+        for _, (x, y, w_b) in stacked_minibatches(rngs, [inputs, targets, w], max(1, n // config.minibatch)):
+            logits, cache = net.forward(x)
             probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
             probs /= probs.sum(axis=-1, keepdims=True)
             # ∂/∂logits of the mean weighted cross-entropy: w · (softmax − one-hot) / B
-            probs[rows, np.arange(idx.shape[1]), np.take_along_axis(targets, idx, axis=1)] -= 1.0
-            net.backward(cache, probs * (np.take_along_axis(w, idx, axis=1)[..., None] / idx.shape[1]))
+            B = y.shape[1]
+            probs[rows, np.arange(B), y] -= 1.0
+            net.backward(cache, probs * (w_b[..., None] / B))
             optimizer.step()
     for sel, row in zip(selectors, params):
         sel.params[...] = row

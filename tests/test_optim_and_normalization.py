@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gpo.normalization import RewardScaler, RunningMeanStd
-from gpo.optim import Adam, RMSprop, clip_grad_norm
+from gpo.optim import Adam, RMSprop, clip_grad_norm, stacked_minibatches
 
 
 def run_both(rng, make_ours, make_torch, steps=5):
@@ -35,6 +35,40 @@ def test_rmsprop_matches_torch(rng):
         lambda p, g: RMSprop(p, g, lr=0.01, alpha=0.99, eps=1e-5),
         lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.99, eps=1e-5),
     )
+
+
+def test_adam_step_is_bit_identical_to_the_textbook_expression(rng):
+    """The step writes its intermediates into scratch arrays; the same operations in the same
+    order as the plain expression must give the same bits (what the crossover's speed-up claims)."""
+    params, grads = rng.standard_normal((3, 50)), np.zeros((3, 50))
+    ours = Adam(params, grads, lr=0.003, eps=1e-5)
+    ref, m, v = params.copy(), np.zeros_like(params), np.zeros_like(params)
+    for t in range(1, 30):
+        grads[...] = rng.standard_normal(grads.shape) * 10.0 ** rng.integers(-4, 2)
+        ours.step()
+        m = 0.9 * m + (1.0 - 0.9) * grads
+        v = 0.999 * v + (1.0 - 0.999) * grads * grads
+        ref = ref - (0.003 / (1.0 - 0.9**t)) * m / (np.sqrt(v) / np.sqrt(1.0 - 0.999**t) + 1e-5)
+    np.testing.assert_array_equal(params, ref)
+    np.testing.assert_array_equal(ours.v, v)
+
+
+def test_stacked_minibatches_are_each_members_own_shuffle_of_its_own_rows(rng):
+    """Member j's minibatches are np.array_split(rngs[j].permutation(n), b) of its own rows, drawn
+    from its own generator, with uneven splits as array_split makes them."""
+    k, n, b = 3, 23, 4
+    data = rng.standard_normal((k, n, 2))
+    labels = rng.integers(0, 5, (k, n))
+    seeds = [11, 12, 13]
+    expected = [np.array_split(np.random.default_rng(s).permutation(n), b) for s in seeds]
+    gens = [np.random.default_rng(s) for s in seeds]
+    batches = list(stacked_minibatches(gens, [data, labels], b))
+    assert [idx.shape[1] for idx, _ in batches] == [6, 6, 6, 5]
+    for i, (idx, (x, y)) in enumerate(batches):
+        for j in range(k):
+            np.testing.assert_array_equal(idx[j], expected[j][i])
+            np.testing.assert_array_equal(x[j], data[j, expected[j][i]])
+            np.testing.assert_array_equal(y[j], labels[j, expected[j][i]])
 
 
 def test_clip_grad_norm_matches_torch(rng):
