@@ -13,10 +13,12 @@
     python -m bench.perf gpo-overhead --env HalfCheetah-v5
         the bare env, GPO (m = 8) and Single (m = 8) on the same total budget, one worker each, in
         alternating rounds; prints env_sps, gpo_sps, single_sps, their ratios and the shares of
-        GPO's wall time spent in selection and crossover and in evaluation. Both use the GPO
-        paper's learner; evaluation is kept to what GPO needs (one episode per member per phase,
-        for its records) and is off for Single, so the comparison is of training work. The
-        default budget keeps the paper's share of crossover samples.
+        GPO's wall time spent in selection and crossover and in evaluation; the cost of an env
+        step of GPO's mutation (evaluation excluded) and of its crossover against Single's; and
+        what GPO/Single would be if its mutation cost exactly Single's step (the rest as
+        measured). Both use the GPO paper's learner; evaluation is kept to what GPO needs (one
+        episode per member per phase, for its records) and is off for Single, so the comparison
+        is of training work. The default budget keeps the paper's share of crossover samples.
     python -m bench.perf profile --env HalfCheetah-v5
         cProfile of one GPO run (m = 8, the gpo-overhead budget at a third): wall time by part
         (physics, the env's Python, collection, learning, evaluation, crossover, selection) and
@@ -254,22 +256,36 @@ def gpo_overhead(args: argparse.Namespace) -> dict:
         args.env, args.steps_per_policy, population=args.population, eval_every_steps=0
     )
     samples: dict[str, list[float]] = {"env_sps": [], "gpo_sps": [], "single_sps": []}
-    shares, eval_shares = [], []
+    shares, eval_shares, per_step, bounds = [], [], {"mutation": [], "crossover": []}, []
     for r in range(args.repeats):  # alternate, so drifts in machine load hit all three alike
         samples["env_sps"].append(env_sps(args.env, args.env_steps, seed=r))
         start = time.perf_counter()
         run = GPO(gpo_config).run()
         elapsed = time.perf_counter() - start
         samples["gpo_sps"].append(run.env_steps / elapsed)
-        shares.append(sum(r["seconds_selection"] + r["seconds_crossover"] for r in run.rounds) / elapsed)
-        eval_shares.append(sum(r["seconds_evaluation"] for r in run.rounds) / elapsed)
+        seconds = {k: sum(rd[k] for rd in run.rounds) for k in run.rounds[0] if k.startswith("seconds_")}
+        shares.append((seconds["seconds_selection"] + seconds["seconds_crossover"]) / elapsed)
+        eval_shares.append(seconds["seconds_evaluation"] / elapsed)
         start = time.perf_counter()
         result = run_single(single_config)
-        samples["single_sps"].append(result.curve[-1]["env_steps"] / (time.perf_counter() - start))
+        single_step = (time.perf_counter() - start) / result.curve[-1]["env_steps"]
+        samples["single_sps"].append(1.0 / single_step)
+        # GPO's parts per env step, against Single's step of the same alternation
+        mutation_steps = gpo_config.population * sum(rd["mutation_steps_per_member"] for rd in run.rounds)
+        mutation = seconds["seconds_mutation"] - seconds["seconds_evaluation"]
+        per_step["mutation"].append(mutation / mutation_steps / single_step)
+        crossover_steps = run.env_steps - mutation_steps
+        per_step["crossover"].append(seconds["seconds_crossover"] / crossover_steps / single_step)
+        # GPO/Single if its mutation ran at exactly Single's cost a step, all else as measured
+        others = elapsed - mutation
+        bounds.append(run.env_steps * single_step / (mutation_steps * single_step + others))
     result = {k: round(statistics.median(v), 1) for k, v in samples.items()}
     result.update(
         selection_crossover_share=round(statistics.median(shares), 3),
         evaluation_share=round(statistics.median(eval_shares), 3),
+        mutation_step_over_single_step=round(statistics.median(per_step["mutation"]), 3),
+        crossover_step_over_single_step=round(statistics.median(per_step["crossover"]), 3),
+        gpo_over_single_if_mutation_were_single=round(statistics.median(bounds), 3),
         gpo_over_single=round(result["gpo_sps"] / result["single_sps"], 3),
         gpo_over_env=round(result["gpo_sps"] / result["env_sps"], 3),
         env=args.env,
