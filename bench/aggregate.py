@@ -30,6 +30,8 @@ Files:
   that the reference algorithm (``gpo`` by default) beats each other one, paired by task and seed.
 - ``paper.parquet`` (+ ``.md``, ``.tex``) when the study has GPO and Single or Joint on the
   paper's tasks: ``bench.paper``.
+- ``ledger.parquet`` (+ ``.md``): every finished run's commit, attempts, start, end and
+  core-seconds against ``--dry-run``'s estimate: ``bench.ledger``.
 
 Runs that did not finish, or whose ``run.json`` records another configuration than the suite
 asks for (another budget, say), are left out and reported, never averaged in; a file that cannot
@@ -361,9 +363,11 @@ class Tables:
     final: pd.DataFrame
     overall: pd.DataFrame
     paper: pd.DataFrame
+    ledger: pd.DataFrame = field(default_factory=pd.DataFrame)  # bench.ledger
 
 
 def build_tables(study: Study, last: int = LAST_POINTS, reference: str | None = None) -> Tables:
+    from bench.ledger import ledger_table
     from bench.paper import paper_table
 
     curves = curves_table(study)
@@ -377,11 +381,13 @@ def build_tables(study: Study, last: int = LAST_POINTS, reference: str | None = 
         final_table(study, finals),
         overall_table(study, finals, reference),
         paper_table(study, finals),
+        ledger_table(study),
     )
 
 
 def write_tables(tables: Tables) -> Path:
     """Write every table (Parquet, and Markdown and LaTeX for the readable ones), atomically."""
+    from bench.ledger import ledger_markdown
     from bench.report import latex, markdown
 
     folder = tables.study.results / tables.study.suite.name / "tables"
@@ -393,4 +399,7 @@ def write_tables(tables: Tables) -> Path:
         write_parquet(folder / f"{name}.parquet", frame)
         write_text(folder / f"{name}.md", markdown(name, frame))
         write_text(folder / f"{name}.tex", latex(name, frame))
+    if not tables.ledger.empty:
+        write_parquet(folder / "ledger.parquet", tables.ledger)
+        write_text(folder / "ledger.md", ledger_markdown(tables.ledger))
     return folder

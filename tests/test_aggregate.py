@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from synthetic_study import BASE, SCALE, UNFINISHED, level, write_study
 
 from bench import stats
@@ -168,3 +169,45 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["aggregate", "--suite", "smoke", "--results", str(tmp_path / "empty")]) == 2
     assert "no finished run" in capsys.readouterr().err
+
+
+def test_the_ledger_lists_each_finished_runs_commit_and_core_seconds_against_the_estimate(tmp_path):
+    """run.json's commit, attempt and seconds per finished run, the cost model's estimate beside
+    them, and totals in the Markdown; runs without those fields (older runs) stay empty."""
+    from bench.cost import StepCosts, run_seconds
+    from bench.ledger import ledger_markdown
+
+    path, suite, results = write_study(tmp_path)
+    timed = {("gpo", "Hopper-v5", 0): 120.0, ("joint", "Walker2d-v5", 2): 300.0}
+    for run in suite.runs():
+        if (run.algo, run.env, run.seed) in timed:
+            write_json(
+                run.folder(results) / "run.json",
+                {
+                    "status": "done",
+                    "git_commit": "abcdef0123456789",
+                    "attempt": 2,
+                    "start": "2026-11-26T02:00:00+00:00",
+                    "seconds": timed[(run.algo, run.env, run.seed)],
+                },
+            )
+    tables = build_tables(load_study(suite, results))
+    ledger = tables.ledger
+    assert len(ledger) == len(suite.runs()) - 1  # the unfinished run is not in it
+    got = ledger.set_index(["algo", "env", "seed"])
+    assert got.loc[("gpo", "Hopper-v5", 0), "commit"] == "abcdef0"
+    assert got.loc[("gpo", "Hopper-v5", 0), "attempt"] == 2
+    assert got.loc[("joint", "Walker2d-v5", 2), "seconds"] == 300.0
+    assert got["seconds"].notna().sum() == 2 and (got["commit"] == "").sum() == len(got) - 2
+    costs = StepCosts.shipped()
+    for run in suite.runs()[:3]:
+        want = sum(run_seconds(run.spec(), costs).values())
+        assert got.loc[(run.algo_label, run.env, run.seed), "estimate_seconds"] == pytest.approx(want)
+    text = ledger_markdown(ledger)
+    runs = [r for r in suite.runs() if (r.algo, r.env, r.seed) in timed]
+    both = sum(sum(run_seconds(r.spec(), costs).values()) for r in runs)
+    assert "commits: abcdef0" in text and f"core-hours measured: {420 / 3600:.2f} (2 runs timed)" in text
+    assert f"estimated: {both / 3600:.2f} for those runs" in text
+    assert "| gpo/Hopper-v5/seed0 | abcdef0 | 2 | 2026-11-26 02:00 | 120 |" in text
+    assert main(["aggregate", "--suite", str(path), "--results", str(results)]) == 0
+    assert (results / "synthetic" / "tables" / "ledger.md").read_text() == text
