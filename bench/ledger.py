@@ -11,12 +11,16 @@ Written by ``gpo-bench aggregate`` as ``tables/ledger.parquet`` and ``tables/led
 
 from __future__ import annotations
 
-import json
 import math
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from bench.cost import StepCosts, run_seconds
+from bench.results import CorruptRun, read_run
+
+if TYPE_CHECKING:
+    from bench.aggregate import Study
 
 COLUMNS = [
     "suite",
@@ -32,15 +36,15 @@ COLUMNS = [
 ]
 
 
-def ledger_table(study, costs: StepCosts | None = None) -> pd.DataFrame:
-    """One row per finished run of ``study`` (a ``bench.aggregate.Study``), in the suite's order;
+def ledger_table(study: Study, costs: StepCosts | None = None) -> pd.DataFrame:
+    """One row per finished run of ``study``, in the suite's order;
     fields a ``run.json`` lacks (runs from before they were recorded) are left empty."""
     costs = costs or StepCosts.shipped()
     rows = []
     for run in study.finished:
         try:
-            meta = json.loads((run.folder(study.results) / "run.json").read_text())
-        except (OSError, ValueError):
+            meta = read_run(run.folder(study.results)) or {}
+        except CorruptRun:  # aggregate names damaged runs; the ledger leaves the fields empty
             meta = {}
         seconds = meta.get("seconds")
         rows.append(
