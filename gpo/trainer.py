@@ -23,6 +23,7 @@ from gpo.a2c import A2C, A2CConfig
 from gpo.distributions import entropy
 from gpo.evaluation import evaluate_together
 from gpo.learner import Batch, Learner
+from gpo.parallel import single_threaded
 from gpo.policy import ActorCritic, PolicyConfig
 from gpo.ppo import PPO, PPOConfig
 from gpo.progress import emit
@@ -310,7 +311,13 @@ def train_together(
     Trainers at the same point of their budget (and due the same rollout size) collect together;
     one that is behind (say, resumed from an older checkpoint than the others) catches up on its
     own first. Every trainer's numbers are the ones it gets trained alone. With a
-    ``checkpointer``, trainer i resumes from and offers its state under ``names[i]``."""
+    ``checkpointer``, trainer i resumes from and offers its state under ``names[i]``.
+
+    It computes on one BLAS and one torch thread, as GPO and Single do: otherwise NumPy's BLAS and
+    torch use every core, so a run's numbers would depend on the machine's core count, and two
+    runs side by side on two cores would oversubscribe them (a PPO run, measured, was 3.5× slower
+    beside one other run)."""
+    single_threaded()
     if checkpointer is not None:
         for trainer, name in zip(trainers, names, strict=True):
             saved = checkpointer.load(name)

@@ -71,6 +71,11 @@ def test_budget_must_divide_among_the_environments():
 
 CURVE_SCRIPT = """
 import json, sys
+import torch
+from threadpoolctl import threadpool_limits
+# The threads the process had before the run started: BLAS's (numpy) and torch's.
+threadpool_limits(int(sys.argv[3]))
+torch.set_num_threads(int(sys.argv[3]))
 from gpo.a2c import A2CConfig
 from gpo.ppo import PPOConfig
 from gpo.trainer import TrainConfig, train
@@ -84,9 +89,12 @@ print(json.dumps([{k: float(v).hex() for k, v in row.items() if "seconds" not in
 """
 
 
-def curve_in_subprocess(learner: str, seed: int) -> list[dict]:
+def curve_in_subprocess(learner: str, seed: int, threads: int = 1) -> list[dict]:
     out = subprocess.run(
-        [sys.executable, "-c", CURVE_SCRIPT, learner, str(seed)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", CURVE_SCRIPT, learner, str(seed), str(threads)],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -98,6 +106,14 @@ def test_same_seed_gives_bit_identical_curves_across_processes(learner):
     assert first == second
     other = curve_in_subprocess(learner, 8)
     assert other[-1]["value_loss"] != first[-1]["value_loss"]
+
+
+def test_a_run_computes_on_one_thread_whatever_threads_the_process_had():
+    """Every run computes on one torch and one BLAS thread (``gpo.parallel.single_threaded``), as
+    GPO's and Single's always did: with more, BLAS and torch split large products across threads, so
+    the numbers would depend on the machine's core count, and two runs side by side on two cores
+    would oversubscribe them."""
+    assert curve_in_subprocess("kl", 7, threads=2) == curve_in_subprocess("kl", 7, threads=1)
 
 
 @pytest.mark.parametrize("learner", [A2CConfig(), PPOConfig(n_steps=256)], ids=["a2c", "ppo"])
