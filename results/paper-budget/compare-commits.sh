@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Do two commits train the same numbers? Runs gpo, single and joint briefly (Walker2d-v5,
+# population 2) from worktrees of both commits and compares every column of their curves and
+# member tables but wall time, bit for bit. Usage: compare-commits.sh OLD NEW [ENV=VALUE ...]
+# (ENV=VALUE: environment of OLD's runs only, e.g. OMP_NUM_THREADS=1).
+set -euo pipefail
+old=$1 new=$2; shift 2
+repo=$(git rev-parse --show-toplevel)
+work=$(mktemp -d)
+trap 'git -C "$repo" worktree remove --force "$work/old" >/dev/null 2>&1 || true
+      git -C "$repo" worktree remove --force "$work/new" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+git -C "$repo" worktree add -q --detach "$work/old" "$old"
+git -C "$repo" worktree add -q --detach "$work/new" "$new"
+args=(--env Walker2d-v5 --steps 8192 --population 2 --rounds 2 --seed 0)
+for algo in gpo single joint; do
+  (cd "$work/old" && env "$@" PYTHONPATH="$work/old" python -m bench.cli train --algo "$algo" "${args[@]}" \
+     --out "$work/runs/old-$algo" >/dev/null 2>&1)
+  (cd "$work/new" && PYTHONPATH="$work/new" python -m bench.cli train --algo "$algo" "${args[@]}" \
+     --out "$work/runs/new-$algo" >/dev/null 2>&1)
+  python - "$work/runs/old-$algo" "$work/runs/new-$algo" "$algo" <<'PY'
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+old, new, algo = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+verdicts = []
+for table in sorted(p.name for p in old.glob("*.parquet")):
+    a, b = pd.read_parquet(old / table), pd.read_parquet(new / table)
+    keep = [c for c in a.columns if "seconds" not in c]
+    same = a[keep].equals(b[keep])
+    verdicts.append(f"{table} {'identical' if same else 'DIFFERENT'}")
+print(f"{algo}: " + ", ".join(verdicts))
+PY
+done
