@@ -193,6 +193,9 @@ def test_ctrl_c_stops_the_local_runs_without_a_traceback_and_they_resume(tmp_pat
         text=True,
         env=env,
         start_new_session=True,  # its own process group, as a terminal's foreground job
+        # A terminal's job takes Ctrl-C; a suite started in the background (`pytest &`) passes
+        # SIGINT on ignored, and the launcher would rightly keep ignoring it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 180
     while not all(list(folder(results, s).glob("checkpoint-*.pt")) for s in (0, 1)):
