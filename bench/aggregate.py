@@ -23,7 +23,8 @@ Files:
   stretch of training for every algorithm, however densely it records).
 - ``final.parquet`` (+ ``final.md``, ``final.tex``), per metric × env × algo: mean, standard
   error (std/√n) and std (n−1) over seeds, the interquartile mean, 95% bootstrap intervals of the
-  mean and of the IQM (``bench.stats``), seeds finished and seeds the suite asks for.
+  mean and of the IQM and the Student-t interval of the mean (``bench.stats``), seeds finished
+  and seeds the suite asks for.
 - ``overall.parquet`` (+ ``.md``, ``.tex``), per metric × algo, across tasks: each task's final
   returns normalised to [0, 1] by the worst and best final return of any run of the study on that
   task; the IQM of all runs' scores with a stratified bootstrap interval; and the probability
@@ -226,10 +227,12 @@ def run_finals(curves: pd.DataFrame, last: int = LAST_POINTS) -> pd.DataFrame:
 
 
 def summarise(values: np.ndarray) -> dict:
-    """Mean ± standard error, std, IQM and their 95% bootstrap intervals of one cell's seeds."""
+    """Mean ± standard error, std, IQM and their 95% bootstrap intervals of one cell's seeds, and
+    the Student-t interval of the mean (the bootstrap's undercovers with few seeds)."""
     n = len(values)
     std = float(np.std(values, ddof=1)) if n > 1 else float("nan")
     ci = stats.mean_ci(values)
+    t_ci = stats.mean_t_interval(values)
     iqm_ci = stats.iqm_ci(values)
     return {
         "mean": float(np.mean(values)),
@@ -238,6 +241,8 @@ def summarise(values: np.ndarray) -> dict:
         "iqm": float(stats.iqm(values)),
         "ci_low": ci[0],
         "ci_high": ci[1],
+        "t_ci_low": t_ci[0],
+        "t_ci_high": t_ci[1],
         "iqm_ci_low": iqm_ci[0],
         "iqm_ci_high": iqm_ci[1],
         "seeds": n,

@@ -26,7 +26,10 @@ def _final(frame: pd.DataFrame) -> pd.DataFrame:
             "mean ± SE": [f"{_number(m)} ± {_number(s)}" for m, s in zip(frame["mean"], frame["se"])],
             "std": frame["std"].map(_number),
             "IQM": frame["iqm"].map(_number),
-            "95% CI of mean": [_interval(a, b) for a, b in zip(frame["ci_low"], frame["ci_high"])],
+            "95% CI of mean (bootstrap)": [
+                _interval(a, b) for a, b in zip(frame["ci_low"], frame["ci_high"])
+            ],
+            "95% CI of mean (t)": [_interval(a, b) for a, b in zip(frame["t_ci_low"], frame["t_ci_high"])],
             "seeds": [f"{n}/{of}" for n, of in zip(frame["seeds"], frame["seeds_asked"])],
         }
     )

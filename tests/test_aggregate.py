@@ -53,6 +53,11 @@ def test_final_table_matches_a_direct_numpy_computation(tmp_path):
                     assert np.isclose(row["iqm"], middle.mean())
                 assert row["ci_low"] < row["mean"] < row["ci_high"]
                 assert expected.min() <= row["ci_low"] and row["ci_high"] <= expected.max()
+                # Student-t: mean ± t(n-1)·SE; wider than the bootstrap's, which cannot pass the range
+                half = {3: 4.302653, 4: 3.182446}[len(seeds)] * row["se"]
+                assert np.isclose(row["t_ci_low"], row["mean"] - half, rtol=1e-6)
+                assert np.isclose(row["t_ci_high"], row["mean"] + half, rtol=1e-6)
+                assert row["t_ci_low"] < row["ci_low"] and row["ci_high"] < row["t_ci_high"]
     runs = tables.runs.set_index(["metric", "algo", "env", "seed"])["final"]
     assert np.isclose(runs[("eval", "gpo", "Walker2d-v5", 2)], level("gpo", "Walker2d-v5", 2) * END)
 
