@@ -33,6 +33,8 @@ Files:
   paper's tasks: ``bench.paper``.
 - ``ledger.parquet`` (+ ``.md``): every finished run's commit, attempts, start, end and
   core-seconds against ``--dry-run``'s estimate: ``bench.ledger``.
+- ``crossovers.parquet`` (+ ``.md``) when runs crossed over: children right after crossover
+  against their parents, round by round: ``bench.crossovers``.
 
 Runs that did not finish, or whose ``run.json`` records another configuration than the suite
 asks for (another budget, say), are left out and reported, never averaged in; a file that cannot
@@ -369,9 +371,11 @@ class Tables:
     overall: pd.DataFrame
     paper: pd.DataFrame
     ledger: pd.DataFrame = field(default_factory=pd.DataFrame)  # bench.ledger
+    crossovers: pd.DataFrame = field(default_factory=pd.DataFrame)  # bench.crossovers
 
 
 def build_tables(study: Study, last: int = LAST_POINTS, reference: str | None = None) -> Tables:
+    from bench.crossovers import crossover_table
     from bench.ledger import ledger_table
     from bench.paper import paper_table
 
@@ -387,11 +391,13 @@ def build_tables(study: Study, last: int = LAST_POINTS, reference: str | None = 
         overall_table(study, finals, reference),
         paper_table(study, finals),
         ledger_table(study),
+        crossover_table(study),
     )
 
 
 def write_tables(tables: Tables) -> Path:
     """Write every table (Parquet, and Markdown and LaTeX for the readable ones), atomically."""
+    from bench.crossovers import crossover_markdown
     from bench.ledger import ledger_markdown
     from bench.report import latex, markdown
 
@@ -407,4 +413,7 @@ def write_tables(tables: Tables) -> Path:
     if not tables.ledger.empty:
         write_parquet(folder / "ledger.parquet", tables.ledger)
         write_text(folder / "ledger.md", ledger_markdown(tables.ledger))
+    if not tables.crossovers.empty:
+        write_parquet(folder / "crossovers.parquet", tables.crossovers)
+        write_text(folder / "crossovers.md", crossover_markdown(tables.crossovers))
     return folder

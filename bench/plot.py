@@ -9,6 +9,8 @@ Which figures a study gets depends on what its runs recorded:
 - ``profile-<metric>``: the performance profile across tasks (two tasks or more);
 - ``crossover-children``: the paper's Figure 2a (GPO runs with state- or parameter-space
   crossover, e.g. the ``ablations`` suite);
+- ``crossover-rounds``: children against their parents, round by round (every study with
+  crossovers; ``bench.crossovers``);
 - ``members-<metric>``: the paper's Figure 5 (a task where two algorithms saved their members:
   GPO's last population and Single's policies);
 - ``paper-<metric>``: ours against the paper (GPO with Single or Joint on the paper's tasks).
@@ -32,7 +34,7 @@ from bench.aggregate import (  # noqa: E402
     profile_table,
 )
 from bench.results import atomic_write  # noqa: E402
-from figures.crossover import KIND_NAMES, crossover_children  # noqa: E402
+from figures.crossover import KIND_NAMES, crossover_children, crossover_rounds  # noqa: E402
 from figures.curves import learning_curves  # noqa: E402
 from figures.finals import final_returns, performance_profile  # noqa: E402
 from figures.members import member_returns  # noqa: E402
@@ -80,6 +82,8 @@ def make_figures(tables: Tables, metric: str, band: str = "ci", task: str | None
     crossovers = study.table("crossovers.parquet")
     if "kind" in crossovers and crossovers["kind"].isin(KIND_NAMES).any():
         figures["crossover-children"] = crossover_children(crossovers, asked, title)
+    if not tables.crossovers.empty:
+        figures["crossover-rounds"] = crossover_rounds(tables.crossovers, asked, title)
     members = study.table("members.parquet")
     env = members_task(members, envs, task) if not members.empty else None
     if env is not None and (members.env == env).any():

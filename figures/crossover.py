@@ -60,3 +60,41 @@ def crossover_children(crossovers: pd.DataFrame, seeds_asked: int, title: str = 
     )
     fig.tight_layout()
     return fig
+
+
+def crossover_rounds(table: pd.DataFrame, seeds_asked: int, title: str = ""):
+    """The paper's Figure 2a past the first round, from ``bench.crossovers``' table: per task,
+    each round's children right after crossover minus their better parent (solid) and minus the
+    average of their parents (dashed), mean over runs ± SE over runs, a line per algorithm and
+    crossover kind. Below 0 on the solid line, crossover lost part of what the better parent had
+    already learned."""
+    envs = list(dict.fromkeys(table.env))
+    fig, axes = plt.subplots(1, len(envs), figsize=(4.6 * len(envs), 4.0), squeeze=False)
+    for ax, env in zip(axes[0], envs):
+        for (algo, kind), rows in table[table.env == env].groupby(["algo", "kind"], sort=False):
+            name = f"{KIND_NAMES[kind]} ({algo})"
+            for gap, style in (("gap_better", "-"), ("gap_mean", "--")):
+                ax.errorbar(
+                    rows["round"],
+                    rows[gap],
+                    yerr=rows[f"{gap}_se"].fillna(0.0),
+                    color=colour(algo),
+                    ls=style,
+                    marker="o",
+                    ms=3,
+                    capsize=2,
+                    label=f"{name}: child − {'better' if gap == 'gap_better' else 'mean'} parent",
+                )
+        ax.axhline(0.0, color="black", lw=1)
+        ax.set_title(task_name(env))
+        ax.set_xlabel("round")
+    axes[0][0].set_ylabel("child's return − parent's return")
+    axes[0][0].legend(frameon=False, fontsize=7)
+    runs = table.groupby(["env", "algo"], sort=False)["runs"].max()
+    fig.suptitle(
+        f"{title}\nchildren right after crossover against their parents, by round: mean ± SE over runs\n"
+        f"runs (of {seeds_asked}): " + "; ".join(f"{task_name(e)} {a} {n}" for (e, a), n in runs.items()),
+        fontsize=9,
+    )
+    fig.tight_layout()
+    return fig

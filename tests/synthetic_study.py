@@ -71,17 +71,26 @@ def write_study(tmp_path):
             )
         if run.algo.startswith("gpo"):
             kind = "state" if run.algo == "gpo" else "parameter"
-            child = [1.02, 0.98] if kind == "state" else [0.2, -0.1]  # × the first parent's return
-            write_parquet(
-                folder / "crossovers.parquet",
-                pd.DataFrame(
-                    {
-                        "round": [0, 0],
-                        "child": [0, 1],
-                        "kind": kind,
-                        "parent_x_return": [100.0, 100.0],
-                        "child_return": [100.0 * c for c in child],
-                    }
-                ),
-            )
+            write_parquet(folder / "crossovers.parquet", crossover_records(kind, run.seed))
+        elif run.algo == "joint":  # as gpo-no-crossover writes: an empty file
+            write_parquet(folder / "crossovers.parquet", pd.DataFrame())
     return path, suite, results
+
+
+def crossover_records(kind: str, seed: int) -> pd.DataFrame:
+    """Two rounds of two children; round 0's first parent returns 100 and its children 1.02 and
+    0.98 of that in state space, 0.2 and -0.1 in parameter space; round 1's children are 10 × the
+    seed above the average of their parents (200 and 150)."""
+    child = [1.02, 0.98] if kind == "state" else [0.2, -0.1]
+    return pd.DataFrame(
+        {
+            "round": [0, 0, 1, 1],
+            "child": [0, 1, 0, 1],
+            "kind": kind,
+            "parent_x_return": [100.0, 100.0, 200.0, 200.0],
+            "parent_y_return": [80.0, 80.0, 150.0, 150.0],
+            "child_return": [100.0 * c for c in child] + [175.0 + 10 * seed] * 2,
+            "selector_accuracy": [0.9, 0.7, 0.8, 0.6],
+            "imitation_kl": [0.1, 0.3, 0.2, 0.2],
+        }
+    )

@@ -94,8 +94,31 @@ def test_the_paper_table_compares_ratios(tmp_path):
 def test_tables_are_the_same_bit_for_bit_when_built_again(tmp_path):
     _, _, first = tables_of(tmp_path / "a")
     _, _, second = tables_of(tmp_path / "b")
-    for name in ("curves", "runs", "final", "overall", "paper"):
+    for name in ("curves", "runs", "final", "overall", "paper", "crossovers"):
         pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name), check_exact=True)
+
+
+def test_crossover_records_compare_children_with_their_parents_round_by_round(tmp_path):
+    _, _, tables = tables_of(tmp_path)
+    table = tables.crossovers.set_index(["algo", "env", "kind", "round"])
+    assert set(table.index.get_level_values("kind")) == {"state", "parameter"}
+    assert tables.crossovers["round"].dtype == np.int64  # runs' empty files do not make it float
+    first = table.loc[("gpo", "Hopper-v5", "state", 0)]  # children 102 and 98 of parents 100 and 80
+    assert first["runs"] == 4 and first["children"] == 8
+    assert np.isclose(first["child"], 100.0) and np.isclose(first["better_parent"], 100.0)
+    assert np.isclose(first["gap_better"], 0.0) and np.isclose(first["gap_mean"], 10.0)
+    assert first["gap_better_se"] == 0.0  # the same in every run
+    assert first["above_weaker"] == 1.0 and first["above_better"] == 0.5
+    assert np.isclose(first["selector_accuracy"], 0.8) and np.isclose(first["imitation_kl"], 0.2)
+    # round 1: children 175 + 10·seed against parents 200 and 150; the SE is over runs (seeds)
+    second = table.loc[("gpo", "Walker2d-v5", "state", 1)]
+    gaps = np.array([-25.0 + 10 * s for s in range(4)])
+    assert np.isclose(second["gap_better"], gaps.mean()) and np.isclose(second["gap_mean"], gaps.mean() + 25)
+    assert np.isclose(second["gap_better_se"], gaps.std(ddof=1) / 2)
+    assert second["above_better"] == 0.25  # only seed 3's children (205) reach 200
+    param = table.loc[("gpo-param-crossover", "Hopper-v5", "parameter", 0)]
+    assert np.isclose(param["child"], 5.0) and param["above_weaker"] == 0.0
+    assert list(dict.fromkeys(tables.crossovers["env"])) == ["Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"]
 
 
 def test_markdown_and_latex_carry_the_numbers(tmp_path):
@@ -118,6 +141,7 @@ def test_aggregate_writes_every_table(tmp_path, capsys):
     for name in ("final", "overall", "paper"):
         for ext in ("parquet", "md", "tex"):
             assert (folder / f"{name}.{ext}").stat().st_size > 0
+    assert "#### Hopper-v5, gpo, state space crossover" in (folder / "crossovers.md").read_text()
     curves = pd.read_parquet(folder / "curves.parquet")
     assert list(curves.columns[:7]) == ["suite", "algo", "env", "seed", "env_steps", "metric", "value"]
     assert curves["env_steps"].nunique() == 100  # one grid for every run

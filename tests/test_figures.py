@@ -37,6 +37,7 @@ def test_the_study_gets_every_figure_its_records_allow(study):
         "final-eval",
         "profile-eval",
         "crossover-children",
+        "crossover-rounds",
         "members-eval",
         "paper-eval",
     }
@@ -91,6 +92,13 @@ def test_crossover_members_and_paper_figures(study):
     labels = legend_labels(figures["crossover-children"])
     assert "state space (gpo)" in labels and "parameter space (gpo-param-crossover)" in labels
     assert "first parent" in labels
+    rounds = figures["crossover-rounds"]
+    assert [ax.get_title() for ax in rounds.axes] == ["Hopper", "HalfCheetah", "Walker2d"]
+    assert "state space (gpo): child − better parent" in legend_labels(rounds)
+    assert "runs (of 4): Hopper gpo 4; Hopper gpo-param-crossover 4;" in rounds._suptitle.get_text()
+    lines = [line for line in rounds.axes[2].get_lines() if len(line.get_xdata()) == 2]
+    better = np.asarray(lines[0].get_ydata())  # gpo, child − better parent, rounds 0 and 1
+    assert np.allclose(better, [0.0, np.mean([-25.0 + 10 * s for s in range(4)])])
     assert set(legend_labels(figures["members-eval"])) == {"gpo", "single"}
     assert "Hopper" in figures["members-eval"].axes[0].get_title()
     paper = figures["paper-eval"]

@@ -1,0 +1,133 @@
+"""A study's crossover records, round by round: how good is a child right after crossover, against
+the two parents it was made from?
+
+Every GPO crossover writes a row to its run's ``crossovers.parquet``: the round, the kind (state
+space, GPO's imitation, or parameter space, the ablation), the child's evaluation return right
+after crossover and its parents' evaluation returns at the end of the mutation phase before it
+(the same evaluation: deterministic policy, the run's evaluation episodes). This table follows
+the paper's Figure 2a past the first round: per algorithm × task × kind × round,
+
+- ``child``, ``better_parent``, ``mean_parent``: mean returns of the children and of their
+  better and their average parent;
+- ``gap_better`` ± ``gap_better_se``: child − better parent, and ``gap_mean`` ± ``gap_mean_se``:
+  child − average of the two parents;
+- ``above_weaker``, ``above_better``: the share of children at least as good as their weaker,
+  or their better, parent;
+- ``selector_accuracy``, ``imitation_kl``: the selector's accuracy on its parents' labels and
+  the child's final imitation loss (KL to the hybrid policy), means.
+
+The unit of replication is the run (the seed), not the child: a run's children share parents
+and a round's state, so each run's children are averaged first, and the standard errors are
+over runs (NaN with one run). Written by ``gpo-bench aggregate`` as ``tables/crossovers.parquet``
+and ``.md``; ``gpo-bench plot`` draws ``gap_better`` and ``gap_mean`` by round.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from bench.aggregate import Study
+
+KINDS = {"state": "state space", "parameter": "parameter space"}
+GROUP = ["algo", "env", "kind", "round"]
+
+
+def _per_run(crossovers: pd.DataFrame) -> pd.DataFrame:
+    """Per run and round, the means over its children of the returns and the gaps."""
+    parents = crossovers[["parent_x_return", "parent_y_return"]].to_numpy(float)
+    child = crossovers["child_return"].to_numpy(float)
+    rows = crossovers.assign(
+        child=child,
+        better_parent=parents.max(axis=1),
+        mean_parent=parents.mean(axis=1),
+        gap_better=child - parents.max(axis=1),
+        gap_mean=child - parents.mean(axis=1),
+        above_weaker=(child >= parents.min(axis=1)).astype(float),
+        above_better=(child >= parents.max(axis=1)).astype(float),
+    )
+    columns = [
+        "child",
+        "better_parent",
+        "mean_parent",
+        "gap_better",
+        "gap_mean",
+        "above_weaker",
+        "above_better",
+        "selector_accuracy",
+        "imitation_kl",
+    ]
+    return rows.groupby([*GROUP, "seed"], sort=False)[columns].mean().reset_index()
+
+
+def _se(values: pd.Series) -> float:
+    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
+
+
+def crossover_table(study: Study) -> pd.DataFrame:
+    """One row per algo × env × kind × round over the study's finished runs (empty if none
+    crossed over), in the suite's task order."""
+    crossovers = study.table("crossovers.parquet")
+    if crossovers.empty or "kind" not in crossovers:
+        return pd.DataFrame()
+    crossovers = crossovers[crossovers["kind"].isin(KINDS)]
+    if crossovers.empty:
+        return pd.DataFrame()
+    # runs without crossovers (gpo-no-crossover) have empty files, which upcast the concatenation
+    crossovers = crossovers.astype({"round": int, "seed": int})
+    runs = _per_run(crossovers)
+    grouped = runs.groupby(GROUP, sort=False)
+    table = grouped.agg(
+        runs=("seed", "nunique"),
+        child=("child", "mean"),
+        better_parent=("better_parent", "mean"),
+        mean_parent=("mean_parent", "mean"),
+        gap_better=("gap_better", "mean"),
+        gap_better_se=("gap_better", _se),
+        gap_mean=("gap_mean", "mean"),
+        gap_mean_se=("gap_mean", _se),
+        above_weaker=("above_weaker", "mean"),
+        above_better=("above_better", "mean"),
+        selector_accuracy=("selector_accuracy", "mean"),
+        imitation_kl=("imitation_kl", "mean"),
+    ).reset_index()
+    children = crossovers.groupby(GROUP, sort=False).size().rename("children").reset_index()
+    table = table.merge(children, on=GROUP)
+    order = {env: i for i, env in enumerate(study.suite.envs)}
+    return table.sort_values(
+        ["env", "algo", "kind", "round"], key=lambda c: c.map(order) if c.name == "env" else c
+    )
+
+
+def crossover_markdown(table: pd.DataFrame) -> str:
+    """The table as Markdown, one section per task."""
+
+    def pm(mean: float, se: float) -> str:
+        return f"{mean:+.0f}" + ("" if np.isnan(se) else f" ± {se:.0f}")
+
+    lines = [
+        "### Children right after crossover against their parents, by round (evaluation return)",
+        "",
+        "Per run, the mean over its children; then the mean (± SE over runs) over runs. "
+        "`≥ weaker`/`≥ better`: share of children at least as good as that parent.",
+    ]
+    for (algo, env, kind), rows in table.groupby(["algo", "env", "kind"], sort=False):
+        lines += [
+            "",
+            f"#### {env}, {algo}, {KINDS[kind]} crossover",
+            "",
+            "| round | runs | children | child | better parent | child − better parent | "
+            "child − mean parent | ≥ weaker | ≥ better | selector accuracy | imitation KL |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in rows.itertuples():
+            lines.append(
+                f"| {row.round} | {row.runs} | {row.children} | {row.child:.0f} | {row.better_parent:.0f} | "
+                f"{pm(row.gap_better, row.gap_better_se)} | {pm(row.gap_mean, row.gap_mean_se)} | "
+                f"{row.above_weaker:.2f} | {row.above_better:.2f} | {row.selector_accuracy:.3f} | "
+                f"{row.imitation_kl:.3f} |"
+            )
+    return "\n".join(lines) + "\n"
