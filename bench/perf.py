@@ -23,6 +23,12 @@
         cProfile of one GPO run (m = 8, the gpo-overhead budget at a third): wall time by part
         (physics, the env's Python, collection, learning, evaluation, crossover, selection) and
         the functions with the most own time, as JSON (``--out`` writes it).
+    python -m bench.perf policy-stepping --run results/paper-budget/gpo/Walker2d-v5/seed0
+        what an env step costs when a trained policy acts (its best member, sampling as in
+        training) against random actions, in alternating rounds; only ``env.step`` and
+        ``env.reset`` are timed, so the difference is the physics and the env's own work (a
+        walker that stays up has long episodes and touches the floor differently than one that
+        falls). ``costs`` measures step costs in a run's first steps, where policies are random.
     python -m bench.perf costs [--env TASK ...] [--out bench/data/step-costs.json]
         core-seconds per env step of each kind of training (GPO's population in lockstep, Joint,
         plain PPO-KL, clipped PPO, A2C), of GPO's crossover and of evaluation, on every task of
@@ -170,6 +176,50 @@ def stepping(args: argparse.Namespace) -> dict:
             samples[name].append(measure(args.env_steps))
     result = {k: round(statistics.median(v), 1) for k, v in samples.items()}
     result.update(env=args.env, steps=args.env_steps, rounds=args.rounds)
+    return result
+
+
+def timed_steps(env: gym.Env, act, steps: int, seed: int) -> tuple[float, float]:
+    """Seconds per env step (``step`` and ``reset`` timed, ``act`` not) and the mean episode
+    length over ``steps`` steps of ``act(obs)`` in ``env``."""
+    obs, _ = env.reset(seed=seed)
+    clock, episodes = 0.0, 0
+    for _ in range(steps):
+        action = act(obs)
+        start = time.perf_counter()
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            obs, _ = env.reset()
+            episodes += 1
+        clock += time.perf_counter() - start
+    return clock / steps, steps / max(episodes, 1)
+
+
+def policy_stepping(args: argparse.Namespace) -> dict:
+    """Env step cost under a trained policy and under random actions, alternating rounds."""
+    limit_threads()
+    from bench.policies import load_policy
+
+    policy = load_policy(Path(args.run))
+    env = policy.make_env()
+    rng = np.random.default_rng(0)
+    low, high = env.action_space.low, env.action_space.high
+    acts = {
+        "policy": lambda obs: np.clip(policy.act(obs, deterministic=False, rng=rng), low, high),
+        "random": lambda obs: rng.uniform(low, high),
+    }
+    samples: dict[str, list[tuple[float, float]]] = {k: [] for k in acts}
+    try:
+        for r in range(args.rounds):
+            for name, act in acts.items():
+                samples[name].append(timed_steps(env, act, args.env_steps, seed=r))
+    finally:
+        env.close()
+    result: dict = {"run": args.run, "env": policy.env_id, "steps": args.env_steps, "rounds": args.rounds}
+    for name, values in samples.items():
+        result[f"{name}_us_per_step"] = round(1e6 * statistics.median(v for v, _ in values), 1)
+        result[f"{name}_episode_length"] = round(statistics.median(n for _, n in values), 1)
+    result["policy_over_random"] = round(result["policy_us_per_step"] / result["random_us_per_step"], 3)
     return result
 
 
@@ -456,6 +506,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps-per-policy", type=int, default=61_440 + 2 * 5120)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--top", type=int, default=20)
+    p = sub.add_parser("policy-stepping", help="env step cost under a trained policy vs random actions")
+    p.add_argument("--run", required=True, help="a finished run's folder (its policies.pt)")
+    p.add_argument("--env-steps", type=int, default=20000)
+    p.add_argument("--rounds", type=int, default=3)
     p = sub.add_parser("costs", help="core-seconds per env step of each kind, per task (bench.cost)")
     p.add_argument("--env", action="append", help="a task (repeatable); default: every suite's tasks")
     p.add_argument("--steps", type=int, default=8192, help="steps per member measured")
@@ -471,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
         "stepping": stepping,
         "costs": costs,
         "profile": profile,
+        "policy-stepping": policy_stepping,
     }
     result = commands[args.command](args)
     print(json.dumps(result), flush=True)
