@@ -29,6 +29,10 @@
         ``env.reset`` are timed, so the difference is the physics and the env's own work (a
         walker that stays up has long episodes and touches the floor differently than one that
         falls). ``costs`` measures step costs in a run's first steps, where policies are random.
+    python -m bench.perf joint-scaling --env HalfCheetah-v5 --population 4 --population 8
+        core-seconds per env step of Joint's training (one policy, m environments, m× batch,
+        full-batch updates) at each population, alternating rounds: ``costs`` measures Joint at
+        m = 4, and its update's arrays grow with m.
     python -m bench.perf costs [--env TASK ...] [--out bench/data/step-costs.json]
         core-seconds per env step of each kind of training (GPO's population in lockstep, Joint,
         plain PPO-KL, clipped PPO, A2C), of GPO's crossover and of evaluation, on every task of
@@ -220,6 +224,26 @@ def policy_stepping(args: argparse.Namespace) -> dict:
         result[f"{name}_us_per_step"] = round(1e6 * statistics.median(v for v, _ in values), 1)
         result[f"{name}_episode_length"] = round(statistics.median(n for _, n in values), 1)
     result["policy_over_random"] = round(result["policy_us_per_step"] / result["random_us_per_step"], 3)
+    return result
+
+
+def joint_scaling(args: argparse.Namespace) -> dict:
+    """Joint's training cost per env step at each population size, alternating rounds."""
+    limit_threads()
+    from baselines.single import SingleConfig, joint_config
+
+    samples: dict[int, list[float]] = {m: [] for m in args.population}
+    for _ in range(args.rounds):
+        for m in args.population:
+            config = joint_config(SingleConfig(args.env, args.steps, population=m, eval_every_steps=0))
+            trainer = Trainer(config)
+            start = time.perf_counter()
+            trainer.run()
+            samples[m].append((time.perf_counter() - start) / config.total_steps)
+            trainer.close()
+    result: dict = {"env": args.env, "steps_per_policy": args.steps, "rounds": args.rounds}
+    for m, values in samples.items():
+        result[f"m{m}_us_per_step"] = round(1e6 * statistics.median(values), 1)
     return result
 
 
@@ -510,13 +534,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run", required=True, help="a finished run's folder (its policies.pt)")
     p.add_argument("--env-steps", type=int, default=20000)
     p.add_argument("--rounds", type=int, default=3)
+    p = sub.add_parser("joint-scaling", help="Joint's training cost per env step at each population")
+    p.add_argument("--env", default="HalfCheetah-v5")
+    p.add_argument("--population", type=int, action="append", help="repeatable; default 4 and 8")
+    p.add_argument("--steps", type=int, default=8192, help="steps per policy")
+    p.add_argument("--rounds", type=int, default=2)
     p = sub.add_parser("costs", help="core-seconds per env step of each kind, per task (bench.cost)")
     p.add_argument("--env", action="append", help="a task (repeatable); default: every suite's tasks")
     p.add_argument("--steps", type=int, default=8192, help="steps per member measured")
     p.add_argument("--out", default="bench/data/step-costs.json")
     args = parser.parse_args(argv)
+    if args.command == "joint-scaling":
+        args.population = args.population or [4, 8]
     for name in ("steps", "env_steps", "rounds", "seeds", "population", "steps_per_policy", "repeats"):
-        if getattr(args, name, 1) < 1:
+        if min(np.atleast_1d(getattr(args, name, 1))) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     commands = {
         "throughput": throughput,
@@ -526,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         "costs": costs,
         "profile": profile,
         "policy-stepping": policy_stepping,
+        "joint-scaling": joint_scaling,
     }
     result = commands[args.command](args)
     print(json.dumps(result), flush=True)
