@@ -40,14 +40,15 @@ def _per_run(crossovers: pd.DataFrame) -> pd.DataFrame:
     """Per run and round, the means over its children of the returns and the gaps."""
     parents = crossovers[["parent_x_return", "parent_y_return"]].to_numpy(float)
     child = crossovers["child_return"].to_numpy(float)
+    better, mean = parents.max(axis=1), parents.mean(axis=1)
     rows = crossovers.assign(
         child=child,
-        better_parent=parents.max(axis=1),
-        mean_parent=parents.mean(axis=1),
-        gap_better=child - parents.max(axis=1),
-        gap_mean=child - parents.mean(axis=1),
+        better_parent=better,
+        mean_parent=mean,
+        gap_better=child - better,
+        gap_mean=child - mean,
         above_weaker=(child >= parents.min(axis=1)).astype(float),
-        above_better=(child >= parents.max(axis=1)).astype(float),
+        above_better=(child >= better).astype(float),
     )
     columns = [
         "child",
