@@ -13,10 +13,13 @@ from bench.cost import StepCosts, run_seconds
 from bench.suite import load_suite
 
 root = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/litecheck3")
-new_commit = (root / "new-commit").read_text().strip()
 suite = load_suite("lite").narrowed(["gpo", "single", "joint"], None, 1, None)
 costs = StepCosts.shipped()
 runs, measured, estimated = [], 0.0, 0.0
+# the commit the new runs ran from, as their run.json records it
+new_commit = str(json.loads((suite.runs()[0].folder(root / "new") / "run.json").read_text())["git_commit"])[
+    :7
+]
 old_total = new_w2d = 0.0
 for run in suite.runs():
     new = json.loads((run.folder(root / "new") / "run.json").read_text())
