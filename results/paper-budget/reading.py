@@ -1,0 +1,103 @@
+"""The numbers that README.md's reading quotes, from the committed run folders and tables.
+
+Usage (from the repository root, after `gpo-bench aggregate --suite paper-budget`):
+    python results/paper-budget/reading.py
+
+- members: every member's final evaluation return in each GPO and Single run (members.parquet),
+  and how many of the 8 end within 10% of the run's best member;
+- modes: how many runs of each algorithm end above 3,000 on HalfCheetah (its seeds split in two);
+- budget and wall time: what share of a GPO member's 1M steps went to mutation, and what share
+  of the run's seconds each GPO phase took (rounds.parquet);
+- crossover: children against their better and their mean parent, early and late rounds
+  (tables/crossovers.parquet), and the best child against the best parent round by round.
+"""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+root = Path(__file__).resolve().parent
+
+
+def finished(algo: str) -> list[Path]:
+    """The algorithm's run folders whose run.json says done (a running run's files are partial)."""
+    folders = sorted((root / algo).glob("*/seed*"))
+    return [
+        f
+        for f in folders
+        if (f / "run.json").exists() and json.loads((f / "run.json").read_text())["status"] == "done"
+    ]
+
+
+runs = pd.read_parquet(root / "tables/runs.parquet")
+finals = runs[runs.metric == "eval"].set_index(["algo", "env", "seed"])["final"]
+
+print("## members: final evaluation return of every member, sorted (best member's final in brackets)")
+for algo in ("gpo", "single"):
+    for folder in finished(algo):
+        returns = sorted(pd.read_parquet(folder / "members.parquet").eval_return)
+        near = sum(r >= 0.9 * returns[-1] for r in returns)
+        final = finals.get((algo, folder.parent.name, int(folder.name[4:])), float("nan"))
+        print(
+            f"{algo:6} {folder.parent.name:15} {folder.name}: "
+            + " ".join(f"{r:5.0f}" for r in returns)
+            + f"  [{final:.0f}]  within 10% of the best: {near}/8"
+        )
+
+print("\n## members: the median member and the best member, mean over runs")
+for algo in ("gpo", "single"):
+    for env in sorted({f.parent.name for f in finished(algo)}):
+        tables = [
+            pd.read_parquet(f / "members.parquet").eval_return for f in finished(algo) if f.parent.name == env
+        ]
+        median = sum(t.median() for t in tables) / len(tables)
+        best = sum(t.max() for t in tables) / len(tables)
+        print(f"{algo:6} {env:15} median member {median:5.0f}, best member {best:5.0f} ({len(tables)} runs)")
+
+print("\n## modes: HalfCheetah runs whose final evaluation return is above 3,000")
+cheetah = finals.xs("HalfCheetah-v5", level="env")
+for algo, group in cheetah.groupby(level="algo"):
+    print(f"{algo:6} {(group > 3000).sum()} of {len(group)}: " + " ".join(f"{v:.0f}" for v in group))
+
+print("\n## GPO: budget and wall time by phase")
+for folder in finished("gpo"):
+    rounds = pd.read_parquet(folder / "rounds.parquet")
+    seconds = rounds[[c for c in rounds.columns if c.startswith("seconds_")]].sum()
+    share = (seconds / seconds.sum()).round(3).to_dict()
+    mutation = rounds.mutation_steps_per_member.sum() / 1_000_000
+    print(
+        f"{folder.parent.name:15} {folder.name}: mutation {mutation:.1%} of a member's budget; "
+        + ", ".join(f"{k.removeprefix('seconds_')} {v:.1%}" for k, v in share.items())
+    )
+
+print("\n## crossover: child minus better parent / minus mean parent (evaluation return), mean over rounds")
+table = pd.read_parquet(root / "tables/crossovers.parquet")
+for env, group in table.groupby("env"):
+    for label, part in (
+        ("rounds 0-5", group[group["round"] <= 5]),
+        ("rounds 6-10", group[group["round"] > 5]),
+    ):
+        print(
+            f"{env:15} {label:11}: vs better {part.gap_better.mean():+7.0f} "
+            f"(range {part.gap_better.min():+.0f} to {part.gap_better.max():+.0f}), "
+            f"vs mean {part.gap_mean.mean():+7.0f} "
+            f"(range {part.gap_mean.min():+.0f} to {part.gap_mean.max():+.0f}), "
+            f"children >= better parent {(part.above_better * part.children).sum() / part.children.sum():.0%}"
+        )
+
+print("\n## crossover: the round's best child against its best parent, per run")
+for folder in finished("gpo"):
+    path = folder / "crossovers.parquet"
+    records = pd.read_parquet(path)
+    parents = records[["parent_x_return", "parent_y_return"]].max(axis=1)
+    best = (
+        records.assign(parent=parents)
+        .groupby("round")
+        .agg(child=("child_return", "max"), parent=("parent", "max"))
+    )
+    gap = best.child - best.parent
+    print(
+        f"{path.parent.parent.name:15} {path.parent.name}: best child − best parent, mean {gap.mean():+.0f}; "
+        f"lower in {(gap < 0).sum()} of {len(gap)} rounds"
+    )
