@@ -33,10 +33,12 @@ def finished(algo: str) -> list[Path]:
 runs = pd.read_parquet(root / "tables/runs.parquet")
 finals = runs[runs.metric == "eval"].set_index(["algo", "env", "seed"])["final"]
 
+members: dict[tuple[str, str], list[list[float]]] = {}  # (algo, env) -> each run's sorted returns
 print("## members: final evaluation return of every member, sorted (best member's final in brackets)")
 for algo in ("gpo", "single"):
     for folder in finished(algo):
         returns = sorted(pd.read_parquet(folder / "members.parquet").eval_return)
+        members.setdefault((algo, folder.parent.name), []).append(returns)
         near = sum(r >= 0.9 * returns[-1] for r in returns)
         final = finals.get((algo, folder.parent.name, int(folder.name[4:])), float("nan"))
         print(
@@ -46,14 +48,10 @@ for algo in ("gpo", "single"):
         )
 
 print("\n## members: the median member and the best member, mean over runs")
-for algo in ("gpo", "single"):
-    for env in sorted({f.parent.name for f in finished(algo)}):
-        tables = [
-            pd.read_parquet(f / "members.parquet").eval_return for f in finished(algo) if f.parent.name == env
-        ]
-        median = sum(t.median() for t in tables) / len(tables)
-        best = sum(t.max() for t in tables) / len(tables)
-        print(f"{algo:6} {env:15} median member {median:5.0f}, best member {best:5.0f} ({len(tables)} runs)")
+for (algo, env), tables in sorted(members.items()):
+    median = sum(pd.Series(t).median() for t in tables) / len(tables)
+    best = sum(t[-1] for t in tables) / len(tables)
+    print(f"{algo:6} {env:15} median member {median:5.0f}, best member {best:5.0f} ({len(tables)} runs)")
 
 print("\n## modes: HalfCheetah runs whose final evaluation return is above 3,000")
 cheetah = finals.xs("HalfCheetah-v5", level="env")
