@@ -12,22 +12,18 @@ Usage (from the repository root, after `gpo-bench aggregate --suite paper-budget
   (tables/crossovers.parquet), and the best child against the best parent round by round.
 """
 
-import json
 from pathlib import Path
 
 import pandas as pd
+
+from bench.results import is_done
 
 root = Path(__file__).resolve().parent
 
 
 def finished(algo: str) -> list[Path]:
-    """The algorithm's run folders whose run.json says done (a running run's files are partial)."""
-    folders = sorted((root / algo).glob("*/seed*"))
-    return [
-        f
-        for f in folders
-        if (f / "run.json").exists() and json.loads((f / "run.json").read_text())["status"] == "done"
-    ]
+    """The algorithm's finished, intact run folders (a running run's files are partial)."""
+    return [f for f in sorted((root / algo).glob("*/seed*")) if is_done(f)]
 
 
 runs = pd.read_parquet(root / "tables/runs.parquet")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from bench.cost import StepCosts, run_seconds
+from bench.results import read_run
 from bench.suite import load_suite
 
 root = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/litecheck3")
@@ -17,14 +18,11 @@ suite = load_suite("lite").narrowed(["gpo", "single", "joint"], None, 1, None)
 costs = StepCosts.shipped()
 runs, measured, estimated = [], 0.0, 0.0
 # the commit the new runs ran from, as their run.json records it
-new_commit = str(json.loads((suite.runs()[0].folder(root / "new") / "run.json").read_text())["git_commit"])[
-    :7
-]
+new_commit = str(read_run(suite.runs()[0].folder(root / "new"))["git_commit"])[:7]
 old_total = new_w2d = 0.0
 for run in suite.runs():
-    new = json.loads((run.folder(root / "new") / "run.json").read_text())
-    old_file = run.folder(root / "old") / "run.json"
-    old = json.loads(old_file.read_text()) if old_file.exists() else None
+    new = read_run(run.folder(root / "new"))
+    old = read_run(run.folder(root / "old"))
     parts = run_seconds(run.spec(), costs)
     est = sum(parts.values())
     measured += new["seconds"]
