@@ -4,6 +4,9 @@
         bare env steps/s, this project's PPO steps/s and stable-baselines3's PPO steps/s, measured
         in one process in alternating rounds with identical hyperparameters and one thread;
         prints one JSON line with env_sps, ours_sps, sb3_sps (medians over rounds) and ratios.
+        ``env_sps`` times only the env's ``step`` and ``reset`` (random actions drawn beforehand);
+        ``env_sampling_sps`` also times ``action_space.sample()`` at every step, the measure used
+        until 2026-11-26 (see ``env_sps``).
     python -m bench.perf stepping --env HalfCheetah-v5
         steps/s of one env through each layer, side by side: gymnasium's SyncVectorEnv, the env
         gym.make returns (what ``env_sps`` measures), ``gpo.vector_env.LockstepEnvs`` and bare
@@ -69,13 +72,27 @@ def limit_threads() -> None:
     threadpool_limits(1)
 
 
-def env_sps(env_id: str, steps: int, seed: int = 0) -> float:
+def env_sps(env_id: str, steps: int, seed: int = 0, sample_each_step: bool = False) -> float:
+    """Steps/s of the env ``gym.make`` returns under uniformly random actions; ``step`` and
+    ``reset`` are timed, drawing the actions is not (they are drawn beforehand, uniform in the
+    action box, in the action space's dtype: what ``action_space.sample()`` draws).
+
+    ``sample_each_step`` calls ``env.action_space.sample()`` inside the timed loop instead: what
+    this benchmark measured until 2026-11-26 (and the figure issue #11's targets were set
+    against). gymnasium's ``Box.sample`` costs ~50-80 µs a call on this machine, about as much as
+    HalfCheetah's physics, so that figure made the env look twice as slow as it is.
+    """
     env = gym.make(env_id)
     env.reset(seed=seed)
     env.action_space.seed(seed)
+    space = env.action_space
+    actions = np.random.default_rng(seed).uniform(space.low, space.high, (steps, *space.shape))
+    actions = actions.astype(space.dtype)
     start = time.perf_counter()
-    for _ in range(steps):
-        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+    for action in actions:
+        if sample_each_step:
+            action = space.sample()
+        _, _, terminated, truncated, _ = env.step(action)
         if terminated or truncated:
             env.reset()
     elapsed = time.perf_counter() - start
@@ -170,7 +187,8 @@ def stepping(args: argparse.Namespace) -> dict:
 
     layers = {
         "gymnasium_sync_vector_sps": gymnasium_vector,
-        "env_sps": lambda n: env_sps(args.env, n),  # gym.make's env, random actions
+        "env_sps": lambda n: env_sps(args.env, n),  # gym.make's env, random actions drawn beforehand
+        "env_sampling_sps": lambda n: env_sps(args.env, n, sample_each_step=True),  # and sample() timed
         "lockstep_sps": lockstep,
         "mj_step_sps": physics,
     }
@@ -249,14 +267,16 @@ def joint_scaling(args: argparse.Namespace) -> dict:
 
 def throughput(args: argparse.Namespace) -> dict:
     limit_threads()
-    samples: dict[str, list[float]] = {"env_sps": [], "ours_sps": [], "sb3_sps": []}
-    for r in range(args.rounds):  # alternate, so drifts in machine load hit all three alike
+    samples: dict[str, list[float]] = {"env_sps": [], "env_sampling_sps": [], "ours_sps": [], "sb3_sps": []}
+    for r in range(args.rounds):  # alternate, so drifts in machine load hit all of them alike
         samples["env_sps"].append(env_sps(args.env, args.env_steps, seed=r))
+        samples["env_sampling_sps"].append(env_sps(args.env, args.env_steps, seed=r, sample_each_step=True))
         samples["ours_sps"].append(ours_sps(args.env, args.steps, seed=r))
         samples["sb3_sps"].append(sb3_sps(args.env, args.steps, seed=r))
     result = {k: round(statistics.median(v), 1) for k, v in samples.items()}
     result["ours_over_sb3"] = round(result["ours_sps"] / result["sb3_sps"], 3)
     result["ours_over_env"] = round(result["ours_sps"] / result["env_sps"], 3)
+    result["ours_over_env_sampling"] = round(result["ours_sps"] / result["env_sampling_sps"], 3)
     result.update(env=args.env, steps=args.steps, rounds=args.rounds, threads=1)
     return result
 
@@ -329,10 +349,11 @@ def gpo_overhead(args: argparse.Namespace) -> dict:
     single_config = SingleConfig(
         args.env, args.steps_per_policy, population=args.population, eval_every_steps=0
     )
-    samples: dict[str, list[float]] = {"env_sps": [], "gpo_sps": [], "single_sps": []}
+    samples: dict[str, list[float]] = {"env_sps": [], "env_sampling_sps": [], "gpo_sps": [], "single_sps": []}
     shares, eval_shares, per_step, bounds = [], [], {"mutation": [], "crossover": []}, []
-    for r in range(args.repeats):  # alternate, so drifts in machine load hit all three alike
+    for r in range(args.repeats):  # alternate, so drifts in machine load hit all of them alike
         samples["env_sps"].append(env_sps(args.env, args.env_steps, seed=r))
+        samples["env_sampling_sps"].append(env_sps(args.env, args.env_steps, seed=r, sample_each_step=True))
         start = time.perf_counter()
         run = GPO(gpo_config).run()
         elapsed = time.perf_counter() - start
@@ -362,6 +383,7 @@ def gpo_overhead(args: argparse.Namespace) -> dict:
         gpo_over_single_if_mutation_were_single=round(statistics.median(bounds), 3),
         gpo_over_single=round(result["gpo_sps"] / result["single_sps"], 3),
         gpo_over_env=round(result["gpo_sps"] / result["env_sps"], 3),
+        gpo_over_env_sampling=round(result["gpo_sps"] / result["env_sampling_sps"], 3),
         env=args.env,
         population=args.population,
         steps_per_policy=args.steps_per_policy,
