@@ -44,32 +44,42 @@ class StackedNormalizer:
         self.var = np.stack([n.rms.var for n in normalizers])
         self.count = np.array([[n.rms.count] for n in normalizers])
         self.std = np.sqrt(self.var + 1e-8)
+        # The statistics are updated in place (same operations, same bits), so these (k, 1, O)
+        # views for normalising (k, N, O) observations stay valid: two fewer NumPy calls a step.
+        self._mean_rows, self._std_rows = self.mean[:, None], self.std[:, None]
 
     def update(self, obs: Array) -> None:
         """Fold in one step's observations, ``obs`` of shape (k, N, O)."""
         if not self.enabled:
             return
+        mean, var = self.mean, self.var
         if obs.shape[1] == 1:  # Welford's single-point update, as RunningMeanStd does it
             x = obs[:, 0]
             total = self.count + 1.0
-            delta = x - self.mean
-            self.mean = self.mean + delta / total
-            self.var = (self.var * self.count + delta * (x - self.mean)) / total
+            delta = x - mean
+            mean += delta / total
+            spread = x - mean
+            spread *= delta
+            var *= self.count
+            var += spread
+            var /= total  # (var · n + δ (x − mean')) / (n + 1)
             self.count = total
         else:  # Chan et al.'s merge of the batch's statistics
-            mean, var, count = obs.mean(axis=1), obs.var(axis=1), float(obs.shape[1])
+            batch_mean, batch_var, count = obs.mean(axis=1), obs.var(axis=1), float(obs.shape[1])
             total = self.count + count
-            delta = mean - self.mean
-            new_mean = self.mean + delta * count / total
-            m2 = self.var * self.count + var * count + delta**2 * self.count * count / total
-            self.mean, self.var, self.count = new_mean, m2 / total, total
-        self.std = np.sqrt(self.var + 1e-8)
+            delta = batch_mean - mean
+            m2 = var * self.count + batch_var * count + delta**2 * self.count * count / total
+            mean += delta * count / total
+            np.divide(m2, total, out=var)
+            self.count = total
+        np.add(var, 1e-8, out=self.std)
+        np.sqrt(self.std, out=self.std)
 
     def __call__(self, obs: Array) -> Array:
         """Normalise (k, N, O) observations, member j with its own statistics."""
         if not self.enabled:
             return np.asarray(obs, dtype=np.float64)
-        return normalise(obs, self.mean[:, None], self.std[:, None], self.clip)
+        return normalise(obs, self._mean_rows, self._std_rows, self.clip)
 
     def one(self, j: int, obs: Array) -> Array:
         """Normalise observations of member ``j`` alone (an episode's final state)."""

@@ -130,29 +130,36 @@ def collect_together(
     episode_return = np.stack([c.episode_return for c in collectors])  # (k, N)
     episode_length = np.stack([c.episode_length for c in collectors])
     infos: list[dict] = [{}] * k
+    member_envs = [c.envs for c in collectors]
+    finals: list[tuple[int, int, int, Array]] = []  # (member, step, env, final observation)
     for t in range(n_steps):
         raw_obs[:, t] = obs
         normalize.update(obs)
         norm_obs[:, t] = normalize(obs)
         means[:, t] = policies.mean(norm_obs[:, t])
-        actions[:, t] = means[:, t] + noise[:, t]
-        clipped = np.minimum(np.maximum(actions[:, t], low), high)
-        for j, collector in enumerate(collectors):
-            step = collector.envs.step(clipped[j])
-            obs[j], rewards[j, t], terminated[j, t], truncated[j, t], infos[j] = step
-        next_raw_obs[:, t] = obs
+        clipped = np.minimum(np.maximum(means[:, t] + noise[:, t], low), high)
+        for j, envs in enumerate(member_envs):
+            obs[j], rewards[j, t], terminated[j, t], truncated[j, t], infos[j] = envs.step(clipped[j])
         episode_return += rewards[:, t]
         episode_length += 1
-        done = terminated[:, t] | truncated[:, t]
-        if done.any():
+        # SAME_STEP vector envs put final_obs in info only when an episode ended: a cheap test
+        if any("final_obs" in info for info in infos):
+            done = terminated[:, t] | truncated[:, t]
             for j, i in zip(*np.nonzero(done)):
                 final = infos[j]["final_obs"][i]
-                next_raw_obs[j, t, i] = final
+                finals.append((j, t, i, final))
                 next_norm_obs[j, t, i] = normalize.one(j, final)
                 returns[j].append(float(episode_return[j, i]))
                 lengths[j].append(int(episode_length[j, i]))
             episode_return[done] = 0.0
             episode_length[done] = 0
+    # Bookkeeping left out of the loop, same numbers: s_{t+1} is the next step's s_t except where
+    # an episode ended, and a = μ + σ ε elementwise as the loop formed it.
+    next_raw_obs[:, :-1] = raw_obs[:, 1:]
+    next_raw_obs[:, -1] = obs
+    for j, t, i, final in finals:
+        next_raw_obs[j, t, i] = final
+    np.add(means, noise, out=actions)
     policies.write_back()
 
     rollouts = []

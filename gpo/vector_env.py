@@ -49,21 +49,25 @@ class LockstepEnvs:
         self.single_observation_space = self.envs[0].observation_space
         self.single_action_space = self.envs[0].action_space
         self._fast = [_fast_path(env) for env in self.envs]
-        self.elapsed = np.zeros(self.num_envs, dtype=np.int64)  # steps into each episode
+        self._obs_shape = (self.num_envs, *self.single_observation_space.shape)
+        # Steps into each episode, as Python ints: a NumPy element costs ~1 µs a step to bump.
+        self.elapsed = [0] * self.num_envs
 
     def reset(self, seed: int | None = None) -> tuple[Array, dict]:
         """Env i is reset with ``seed + i`` (as gymnasium's vector envs do)."""
         obs = [env.reset(seed=None if seed is None else seed + i)[0] for i, env in enumerate(self.envs)]
-        self.elapsed[:] = 0
+        self.elapsed = [0] * self.num_envs
         return np.stack(obs), {}
 
     def step(self, actions: Array) -> tuple[Array, Array, Array, Array, dict]:
+        """One step of every env. As gymnasium's SAME_STEP vector envs do, ``info`` holds
+        ``final_obs`` (a list, None for envs still running) only when an episode ended."""
         n = self.num_envs
-        obs = np.empty((n, *self.single_observation_space.shape))
+        obs = np.empty(self._obs_shape)
         rewards = np.empty(n)
         terminated = np.zeros(n, dtype=bool)
         truncated = np.zeros(n, dtype=bool)
-        final_obs: list[Array | None] = [None] * n
+        final_obs: list[Array | None] | None = None
         for i, env in enumerate(self.envs):
             fast = self._fast[i]
             if fast is None:
@@ -72,22 +76,23 @@ class LockstepEnvs:
                 core, limit = fast
                 o, r, term, trunc, _ = core.step(actions[i])
                 self.elapsed[i] += 1
-                trunc = bool(trunc) or (limit is not None and self.elapsed[i] >= limit)
-            rewards[i], terminated[i], truncated[i] = r, term, trunc
+                trunc = trunc or (limit is not None and self.elapsed[i] >= limit)
+            rewards[i] = r
             if term or trunc:
+                terminated[i], truncated[i] = term, trunc
+                if final_obs is None:
+                    final_obs = [None] * n
                 final_obs[i] = o
                 o, _ = env.reset()
                 self.elapsed[i] = 0
             obs[i] = o
-        return obs, rewards, terminated, truncated, {"final_obs": final_obs}
+        return obs, rewards, terminated, truncated, {} if final_obs is None else {"final_obs": final_obs}
 
     # -- checkpointing ---------------------------------------------------------------------------
     def state_dict(self) -> list[dict]:
         """Each env's full state: MuJoCo's integration state, its random generator, and how far
         into its episode it is."""
-        return [
-            {**physics_state(env), "elapsed_steps": int(self.elapsed[i])} for i, env in enumerate(self.envs)
-        ]
+        return [{**physics_state(env), "elapsed_steps": self.elapsed[i]} for i, env in enumerate(self.envs)]
 
     def load_state_dict(self, states: list[dict]) -> None:
         for i, (env, state) in enumerate(zip(self.envs, states, strict=True)):

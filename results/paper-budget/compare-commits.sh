@@ -2,7 +2,8 @@
 # Do two commits train the same numbers? Runs gpo, single and joint briefly (Walker2d-v5,
 # population 2) from worktrees of both commits and compares every column of their curves and
 # member tables but wall time, bit for bit. Usage: compare-commits.sh OLD NEW [ENV=VALUE ...]
-# (ENV=VALUE: environment of OLD's runs only, e.g. OMP_NUM_THREADS=1).
+# (ENV=VALUE: environment of OLD's runs only, e.g. OMP_NUM_THREADS=1). ALGOS="gpo ppo" picks
+# other algorithms (default: gpo single joint).
 set -euo pipefail
 old=$1 new=$2; shift 2
 repo=$(git rev-parse --show-toplevel)
@@ -12,7 +13,7 @@ trap 'git -C "$repo" worktree remove --force "$work/old" >/dev/null 2>&1 || true
 git -C "$repo" worktree add -q --detach "$work/old" "$old"
 git -C "$repo" worktree add -q --detach "$work/new" "$new"
 args=(--env Walker2d-v5 --steps 8192 --population 2 --rounds 2 --seed 0)
-for algo in gpo single joint; do
+for algo in ${ALGOS:-gpo single joint}; do
   (cd "$work/old" && env "$@" PYTHONPATH="$work/old" python -m bench.cli train --algo "$algo" "${args[@]}" \
      --out "$work/runs/old-$algo" >/dev/null 2>&1)
   (cd "$work/new" && PYTHONPATH="$work/new" python -m bench.cli train --algo "$algo" "${args[@]}" \
