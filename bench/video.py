@@ -117,6 +117,50 @@ def episode_frames(policy, episodes: int, seed: int, width: int, height: int, ma
     return frames, returns
 
 
+def strip_frames(policy, seed: int, width: int, height: int, count: int):
+    """``count`` frames evenly spaced over one deterministic episode of ``policy``; its return and
+    the steps shown.
+
+    Only the frames shown are rendered: the episode runs unrendered, keeping MuJoCo's state before
+    every step (``mj_getState``), and each picked step's state is restored and drawn afterwards.
+    Rendering every step of a 1,000-step episode in software (OSMesa) and keeping a handful is
+    what made ``gpo-bench plot`` take minutes. The restored state goes through ``mj_forward``, so
+    the drawn bodies sit exactly at that step's positions (during an episode MuJoCo's derived
+    positions lag one integration step behind ``qpos``).
+    """
+    import mujoco
+    import numpy as np
+
+    env = policy.make_env(render_mode="rgb_array", width=width, height=height)
+    try:
+        obs, _ = env.reset(seed=seed)
+        model, data = env.unwrapped.model, env.unwrapped.data
+        spec = mujoco.mjtState.mjSTATE_INTEGRATION
+        size = mujoco.mj_stateSize(model, spec)
+        states, totals = [], []
+
+        def keep(step: int, total: float) -> None:
+            state = np.empty(size)
+            mujoco.mj_getState(model, data, state, spec)
+            states.append(state)
+            totals.append(total)
+
+        total, length = policy.episode(env, obs, on_step=keep)
+        picks = np.linspace(0, length - 1, count).round().astype(int)
+        env.render()
+        follow = _tracking_camera(env)
+        frames = []
+        for step in picks:
+            mujoco.mj_setState(model, data, states[step], spec)
+            mujoco.mj_forward(model, data)
+            follow()
+            label = f"{policy.algo} ep 1 step {step} return {totals[step]:.1f}"
+            frames.append(_label(env.render(), label))
+    finally:
+        env.close()  # before the process exits, or the renderer's destructor complains
+    return np.stack(frames), total, picks.tolist()
+
+
 def write_video(frames, out: Path, fps: int, gif: bool) -> None:
     import imageio.v2 as imageio
 
@@ -160,12 +204,11 @@ def main(argv: list[str] | None = None) -> int:
             strips = []
             for run in job["runs"]:
                 policy = load_policies(Path(run), "best")[0]
-                frames, returns = episode_frames(
-                    policy, 1, policy.eval_seed, job["width"], job["height"], None
+                frames, total, picks = strip_frames(
+                    policy, policy.eval_seed, job["width"], job["height"], job["count"]
                 )
-                picks = np.linspace(0, len(frames) - 1, job["count"]).round().astype(int)
-                strips.append(np.stack([frames[i] for i in picks]))
-                answers.append({"run": run, "return": returns[0], "frames": picks.tolist()})
+                strips.append(frames)
+                answers.append({"run": run, "return": total, "frames": picks})
             np.save(job["out"], np.stack(strips))
         print(json.dumps({"answers": answers}))
     except Exception as error:  # reported by the parent in one line

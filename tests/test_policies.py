@@ -126,6 +126,22 @@ def test_plot_draws_a_frame_strip_of_each_algorithms_best_policy(study):
     assert (results / "fam" / "figures" / "frames-InvertedPendulum-v5.png").exists()
 
 
+def test_a_strip_shows_evenly_spaced_steps_of_the_evaluation_episode(study, tmp_path):
+    from bench.video import render_in_child
+
+    _, results = study
+    folders = [run_dir(results, algo) for algo in ("ppo", "gpo")]
+    job = {"kind": "strip", "runs": [str(f) for f in folders], "count": 5, "width": 64, "height": 48}
+    answer = render_in_child({**job, "out": str(tmp_path / "strips.npy")})
+    strips = np.load(tmp_path / "strips.npy")
+    assert strips.shape == (2, 5, 48, 64, 3)
+    for folder, shown in zip(folders, answer["answers"]):
+        best = load_policy(folder)
+        returns, lengths = evaluate_policy(best, 1, best.eval_seed)  # the same deterministic episode
+        assert shown["return"] == returns[0]
+        assert shown["frames"] == np.linspace(0, lengths[0] - 1, 5).round().astype(int).tolist()
+
+
 @pytest.mark.parametrize("command", ["evaluate", "video"])
 def test_bad_run_missing_policies_and_unwritable_out_are_one_line_exit_2(study, tmp_path, command):
     _, results = study

@@ -78,13 +78,15 @@ def test_a_cancelled_array_task_is_the_only_run_launched_again_and_it_resumes(tm
         "slurm",
         "--results",
         str(tmp_path),
+        "--env",
+        "Hopper-v5",  # GPO and Single: one array task to cancel, one that must not run again
         "--steps",
         "40960",
         "--time-min",
         "10",
     ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    suite = load_suite("smoke").narrowed(steps_per_policy=40960)
+    suite = load_suite("smoke").narrowed(envs=["Hopper-v5"], steps_per_policy=40960)
     target = next(r for r in suite.runs() if r.algo == "gpo" and r.env == "Hopper-v5")
     folder = target.folder(tmp_path)
     deadline = time.monotonic() + 240
@@ -94,12 +96,12 @@ def test_a_cancelled_array_task_is_the_only_run_launched_again_and_it_resumes(tm
     subprocess.run(["scancel", job_id], check=True)  # that array task only
     stdout, _ = process.communicate(timeout=600)
     assert process.returncode == 1, stdout  # some runs failed
-    assert "3 done now, 0 done before, 1 failed" in stdout
+    assert "1 done now, 0 done before, 1 failed" in stdout
     assert json.loads((folder / "run.json").read_text())["status"] != "done"
 
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "1 done now, 3 done before, 0 failed" in again.stdout
+    assert "1 done now, 1 done before, 0 failed" in again.stdout
     record = json.loads((folder / "run.json").read_text())
     assert record["status"] == "done" and record["resumed_from"] == ["gpo"] and record["attempt"] == 2
 
@@ -108,7 +110,7 @@ def test_a_cancelled_array_task_is_the_only_run_launched_again_and_it_resumes(tm
 def test_a_second_launch_while_an_array_runs_skips_the_runs_it_owns_and_nothing_trains_twice(tmp_path):
     command = [
         *("run", "--suite", "smoke", "--executor", "slurm", "--results", str(tmp_path)),
-        *("--steps", "40960", "--time-min", "10"),
+        *("--env", "Hopper-v5", "--steps", "40960", "--time-min", "10"),  # two runs: GPO and Single
     ]
     first = subprocess.Popen(
         [sys.executable, "-m", "bench.cli", *command],
@@ -116,7 +118,7 @@ def test_a_second_launch_while_an_array_runs_skips_the_runs_it_owns_and_nothing_
         stderr=subprocess.PIPE,
         text=True,
     )
-    runs = load_suite("smoke").narrowed(steps_per_policy=40960).runs()
+    runs = load_suite("smoke").narrowed(envs=["Hopper-v5"], steps_per_policy=40960).runs()
     deadline = time.monotonic() + 240
     while not any((r.folder(tmp_path) / "lease.json").exists() for r in runs):
         assert time.monotonic() < deadline and first.poll() is None
