@@ -36,6 +36,9 @@
         core-seconds per env step of Joint's training (one policy, m environments, m× batch,
         full-batch updates) at each population, alternating rounds: ``costs`` measures Joint at
         m = 4, and its update's arrays grow with m.
+    python -m bench.perf collection --env HalfCheetah-v5
+        seconds per step of one policy's rollout collection with the env stubbed out (a fixed
+        observation, no episode ends): what collecting adds to the env's own cost.
     python -m bench.perf costs [--env TASK ...] [--out bench/data/step-costs.json]
         core-seconds per env step of each kind of training (GPO's population in lockstep, Joint,
         plain PPO-KL, clipped PPO, A2C), of GPO's crossover and of evaluation, on every task of
@@ -248,6 +251,52 @@ def policy_stepping(args: argparse.Namespace) -> dict:
         result[f"{name}_episode_length"] = round(statistics.median(n for _, n in values), 1)
     result["policy_over_random"] = round(result["policy_us_per_step"] / result["random_us_per_step"], 3)
     return result
+
+
+class _StubEnvs:
+    """A one-env vector env that returns a fixed observation and never ends an episode: stepping
+    it costs next to nothing, so collecting with it times what collection adds to the env."""
+
+    num_envs = 1
+
+    def __init__(self, env_id: str):
+        env = gym.make(env_id)
+        self.single_observation_space, self.single_action_space = env.observation_space, env.action_space
+        self.obs, _ = env.reset(seed=0)
+        env.close()
+
+    def reset(self, seed: int | None = None):
+        return self.obs[None].astype(np.float64), {}
+
+    def step(self, actions):
+        return self.obs[None].astype(np.float64), np.full(1, 0.5), np.zeros(1, bool), np.zeros(1, bool), {}
+
+
+def collection(args: argparse.Namespace) -> dict:
+    """Seconds per step of ``collect_together`` for one policy (PPO's collection) with the env
+    stubbed out: the normaliser, the forward pass, the noise, clipping and the bookkeeping."""
+    from gpo.policy import ActorCritic, PolicyConfig
+    from gpo.rollout import RolloutCollector
+
+    limit_threads()
+    collector = RolloutCollector(_StubEnvs(args.env), seed=0)
+    space = collector.envs.single_observation_space
+    agent = ActorCritic(
+        space.shape[0], collector.envs.single_action_space.shape[0], PolicyConfig(), np.random.default_rng(0)
+    )
+    rng = np.random.default_rng(1)
+    samples = []
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        collector.collect(agent, args.steps, rng)
+        samples.append((time.perf_counter() - start) / args.steps)
+    return {
+        "env": args.env,
+        "steps": args.steps,
+        "rounds": args.rounds,
+        "microseconds_per_step_best": round(min(samples) * 1e6, 1),
+        "microseconds_per_step_median": round(statistics.median(samples) * 1e6, 1),
+    }
 
 
 def joint_scaling(args: argparse.Namespace) -> dict:
@@ -566,6 +615,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--population", type=int, action="append", help="repeatable; default 4 and 8")
     p.add_argument("--steps", type=int, default=8192, help="steps per policy")
     p.add_argument("--rounds", type=int, default=2)
+    p = sub.add_parser("collection", help="collection's own cost per step, the env stubbed out")
+    p.add_argument("--env", default="HalfCheetah-v5")
+    p.add_argument("--steps", type=int, default=2048)
+    p.add_argument("--rounds", type=int, default=7)
     p = sub.add_parser("costs", help="core-seconds per env step of each kind, per task (bench.cost)")
     p.add_argument("--env", action="append", help="a task (repeatable); default: every suite's tasks")
     p.add_argument("--steps", type=int, default=8192, help="steps per member measured")
@@ -585,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
         "profile": profile,
         "policy-stepping": policy_stepping,
         "joint-scaling": joint_scaling,
+        "collection": collection,
     }
     result = commands[args.command](args)
     print(json.dumps(result), flush=True)
