@@ -165,7 +165,9 @@ def stepping(args: argparse.Namespace) -> dict:
 
     from gpo.vector_env import make_vector_env
 
-    space = gym.make(args.env).action_space
+    probe = gym.make(args.env)
+    space = probe.action_space
+    probe.close()
     drawn = np.random.default_rng(0).uniform(space.low, space.high, (args.env_steps, *space.shape))
     drawn = drawn.astype(space.dtype)
 

@@ -122,27 +122,24 @@ def strip_frames(policy, seed: int, width: int, height: int, count: int):
     the steps shown.
 
     Only the frames shown are rendered: the episode runs unrendered, keeping MuJoCo's state before
-    every step (``mj_getState``), and each picked step's state is restored and drawn afterwards.
+    every step (``gpo.vector_env.physics_state``, what checkpoints keep), and each picked step's
+    state is restored and drawn afterwards.
     Rendering every step of a 1,000-step episode in software (OSMesa) and keeping a handful is
     what made ``gpo-bench plot`` take minutes. The restored state goes through ``mj_forward``, so
     the drawn bodies sit exactly at that step's positions (during an episode MuJoCo's derived
     positions lag one integration step behind ``qpos``).
     """
-    import mujoco
     import numpy as np
+
+    from gpo.vector_env import load_physics_state, physics_state
 
     env = policy.make_env(render_mode="rgb_array", width=width, height=height)
     try:
         obs, _ = env.reset(seed=seed)
-        model, data = env.unwrapped.model, env.unwrapped.data
-        spec = mujoco.mjtState.mjSTATE_INTEGRATION
-        size = mujoco.mj_stateSize(model, spec)
         states, totals = [], []
 
         def keep(step: int, total: float) -> None:
-            state = np.empty(size)
-            mujoco.mj_getState(model, data, state, spec)
-            states.append(state)
+            states.append(physics_state(env))
             totals.append(total)
 
         total, length = policy.episode(env, obs, on_step=keep)
@@ -151,8 +148,7 @@ def strip_frames(policy, seed: int, width: int, height: int, count: int):
         follow = _tracking_camera(env)
         frames = []
         for step in picks:
-            mujoco.mj_setState(model, data, states[step], spec)
-            mujoco.mj_forward(model, data)
+            load_physics_state(env, states[step])  # mj_setState, then mj_forward
             follow()
             label = f"{policy.algo} ep 1 step {step} return {totals[step]:.1f}"
             frames.append(_label(env.render(), label))
