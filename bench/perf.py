@@ -75,6 +75,13 @@ def limit_threads() -> None:
     threadpool_limits(1)
 
 
+def random_actions(space: gym.spaces.Box, steps: int, seed: int) -> np.ndarray:
+    """``steps`` actions uniform in the box, in its dtype (what ``space.sample()`` draws), drawn
+    beforehand so that the benchmarks time the env, not the drawing."""
+    drawn = np.random.default_rng(seed).uniform(space.low, space.high, (steps, *space.shape))
+    return drawn.astype(space.dtype)
+
+
 def env_sps(env_id: str, steps: int, seed: int = 0, sample_each_step: bool = False) -> float:
     """Steps/s of the env ``gym.make`` returns under uniformly random actions; ``step`` and
     ``reset`` are timed, drawing the actions is not (they are drawn beforehand, uniform in the
@@ -89,8 +96,7 @@ def env_sps(env_id: str, steps: int, seed: int = 0, sample_each_step: bool = Fal
     env.reset(seed=seed)
     env.action_space.seed(seed)
     space = env.action_space
-    actions = np.random.default_rng(seed).uniform(space.low, space.high, (steps, *space.shape))
-    actions = actions.astype(space.dtype)
+    actions = random_actions(space, steps, seed)
     start = time.perf_counter()
     for action in actions:
         if sample_each_step:
@@ -166,10 +172,8 @@ def stepping(args: argparse.Namespace) -> dict:
     from gpo.vector_env import make_vector_env
 
     probe = gym.make(args.env)
-    space = probe.action_space
+    drawn = random_actions(probe.action_space, args.env_steps, seed=0)  # env_sps(seed=0)'s actions
     probe.close()
-    drawn = np.random.default_rng(0).uniform(space.low, space.high, (args.env_steps, *space.shape))
-    drawn = drawn.astype(space.dtype)
 
     def vector_sps(envs, n):
         envs.reset(seed=0)
