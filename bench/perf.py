@@ -635,6 +635,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("steps", "env_steps", "rounds", "seeds", "population", "steps_per_policy", "repeats"):
         if min(np.atleast_1d(getattr(args, name, 1))) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    from bench.envs import env_kwargs_for  # noqa: F401  (registers the Hilly tasks)
+
+    for task in np.atleast_1d(getattr(args, "env", None) or []):
+        if task not in gym.registry:
+            parser.error(f"--env {task}: no such task (a gymnasium id, e.g. HalfCheetah-v5 or gpo_bench/...)")
     commands = {
         "throughput": throughput,
         "peer": peer,
