@@ -460,7 +460,7 @@ PROFILE_PARTS = {  # part: (file name, function) whose cumulative time it is; pa
     "collection (env + policy, in lockstep)": ("rollout.py", "collect_together"),
     "learning (PPO updates)": ("ppo.py", "update"),
     "evaluation (members and children)": ("evaluation.py", "evaluate_together"),
-    "crossover (selector, DAgger, child's evaluation)": ("crossover.py", "crossover"),
+    "crossover (selector, DAgger, child's evaluation)": ("crossover.py", "crossover_group"),
     "selection": ("gpo.py", "_select"),
 }
 

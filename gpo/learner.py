@@ -56,6 +56,19 @@ class Batch:
             stack("returns"),
         )
 
+    def rows(self, start: int, stop: int) -> Batch:
+        """Rows ``start:stop`` as views (a minibatch of a batch already shuffled)."""
+        return Batch(
+            self.obs[start:stop],
+            self.actions[start:stop],
+            self.log_probs[start:stop],
+            self.means[start:stop],
+            self.log_std,
+            self.values[start:stop],
+            self.advantages[start:stop],
+            self.returns[start:stop],
+        )
+
     def take(self, idx: Array) -> Batch:
         return Batch(
             self.obs[idx],

@@ -111,9 +111,12 @@ class MLP:
         activations = [x]
         *hidden, (W_out, b_out) = self.layers
         for W, b in hidden:
-            x = tanh_(x @ W + b)
-            activations.append(x)
-        return x @ W_out + b_out, activations
+            x = x @ W
+            x += b  # in place: the same sum as x @ W + b without a second temporary
+            activations.append(tanh_(x))
+        y = x @ W_out
+        y += b_out
+        return y, activations
 
     def backward(self, activations: list[Array], dy: Array, accumulate: bool = False) -> None:
         """Write dL/dθ into ``grads`` given dL/dy for a batch (``accumulate`` adds instead)."""
@@ -127,7 +130,12 @@ class MLP:
                 gb += dy.sum(axis=-2, keepdims=keep)
             else:
                 np.matmul(x_t, dy, out=gW)
-                np.sum(dy, axis=-2, out=gb, keepdims=keep)
+                # np.sum is add.reduce behind a Python wrapper that costs as much as the sum here
+                np.add.reduce(dy, axis=-2, out=gb, keepdims=keep)
             if k:
-                # d tanh(u)/du = 1 - tanh(u)^2, and activations[k] = tanh(u_k)
-                dy = (dy @ np.swapaxes(self.layers[k][0], -1, -2)) * (1.0 - x * x)
+                # d tanh(u)/du = 1 - tanh(u)^2, and activations[k] = tanh(u_k); the products and
+                # differences of (dy @ W.T) * (1 - x * x), written into one temporary
+                slope = x * x
+                np.subtract(1.0, slope, out=slope)
+                dy = dy @ np.swapaxes(self.layers[k][0], -1, -2)
+                dy *= slope

@@ -104,9 +104,17 @@ def stacked_minibatches(
     order = np.stack([rng.permutation(n) for rng in rngs])  # (k, n)
     rows = np.arange(k)[:, None]
     shuffled = [a[rows, order] for a in arrays]
-    size, extra = divmod(n, n_minibatches)  # array_split: the first ``extra`` get one more
+    for start, stop in minibatch_bounds(n, n_minibatches):
+        yield order[:, start:stop], [a[:, start:stop] for a in shuffled]
+
+
+def minibatch_bounds(n: int, n_minibatches: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) of each of ``np.array_split(range(n), n_minibatches)``'s parts: the first
+    ``n % n_minibatches`` get one element more. Minibatches as slices of a batch shuffled once
+    per epoch hold the same rows in the same order as gathering each part of the permutation."""
+    size, extra = divmod(n, n_minibatches)
     start = 0
     for b in range(n_minibatches):
         stop = start + size + (b < extra)
-        yield order[:, start:stop], [a[:, start:stop] for a in shuffled]
+        yield start, stop
         start = stop

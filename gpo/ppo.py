@@ -13,6 +13,7 @@ SB3's mean squared error (no ½), so ``vf_coef`` means the same as in SB3.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
@@ -21,7 +22,7 @@ import numpy as np
 
 from gpo import distributions
 from gpo.learner import ActorCriticLearner, Batch, check_fields
-from gpo.optim import Adam, clip_grad_norm
+from gpo.optim import Adam, clip_grad_norm, minibatch_bounds
 from gpo.policy import ActorCritic
 from gpo.rollout import Rollout
 
@@ -98,16 +99,24 @@ def ppo_loss(
     value: Array,
     config: PPOConfig,
     kl_coef: float,
+    stats: bool = True,
 ) -> PPOLoss:
     """L = L_policy + c_v · E[(V − R)²] − c_e · H[π], and its gradient w.r.t. μ, log σ, V.
 
     clip:        L_policy = −E[min(r·Â, clip(r, 1−ε, 1+ε)·Â)],  r = π_θ(a|s)/π_old(a|s)
     kl_penalty:  L_policy = −E[r·Â] + β·E[KL(π_old(·|s) ‖ π_θ(·|s))]
+
+    With ``stats=False`` only the gradient is computed and the scalar fields are NaN: the learner
+    reports the last epoch's losses only, and on a minibatch of 64 the reductions behind them cost
+    about as much as the gradient itself.
     """
     B = len(batch)
     adv = batch.advantages
     if config.normalize_advantage and B > 1:
-        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        # (Â − mean)/(std + 1e-8), written as NumPy's mean and std compute them (same bits) without
+        # their Python wrappers, which cost more than the arithmetic on a minibatch.
+        centred = adv - adv.sum() / B
+        adv = centred / (math.sqrt((centred * centred).sum() / B) + 1e-8)
     logp = distributions.log_prob(batch.actions, mean, log_std)
     log_ratio = logp.value - batch.log_probs
     ratio = np.exp(log_ratio)
@@ -115,19 +124,24 @@ def ppo_loss(
     if config.objective == "clip":
         unclipped = ratio * adv
         clipped = np.clip(ratio, 1.0 - config.clip_coef, 1.0 + config.clip_coef) * adv
-        policy_loss = -np.mean(np.minimum(unclipped, clipped))
         # The gradient flows only where the unclipped term is the minimum (inside the trust
         # region, or outside it on the side that makes the objective worse).
         d_logp = np.where(unclipped <= clipped, -adv * ratio / B, 0.0)
         d_mean, d_log_std = d_logp[:, None] * logp.d_mean, d_logp @ logp.d_log_std
+        policy_loss = -np.mean(np.minimum(unclipped, clipped)) if stats else math.nan
     else:
         kl = distributions.kl(batch.means, batch.log_std, mean, log_std)
-        policy_loss = -np.mean(ratio * adv) + kl_coef * np.mean(kl.value)
         d_logp = -adv * ratio / B
         d_mean = d_logp[:, None] * logp.d_mean + (kl_coef / B) * kl.d_mean_q
         d_log_std = d_logp @ logp.d_log_std + (kl_coef / B) * kl.d_log_std_q.sum(axis=0)
+        policy_loss = -np.mean(ratio * adv) + kl_coef * np.mean(kl.value) if stats else math.nan
 
     value_error = value - batch.returns
+    d_value = config.vf_coef * 2.0 * value_error / B
+    d_log_std = d_log_std - config.ent_coef  # ∂H/∂log σ_j = 1
+    if not stats:
+        nan = math.nan
+        return PPOLoss(nan, nan, nan, nan, d_mean, d_log_std, d_value, nan, nan)
     value_loss = np.mean(value_error**2)
     entropy = float(distributions.entropy(log_std))
     total = policy_loss + config.vf_coef * value_loss - config.ent_coef * entropy
@@ -137,8 +151,8 @@ def ppo_loss(
         value=float(value_loss),
         entropy=entropy,
         d_mean=d_mean,
-        d_log_std=d_log_std - config.ent_coef,  # ∂H/∂log σ_j = 1
-        d_value=config.vf_coef * 2.0 * value_error / B,
+        d_log_std=d_log_std,
+        d_value=d_value,
         approx_kl=float(np.mean((ratio - 1.0) - log_ratio)),
         clip_fraction=float(np.mean(np.abs(ratio - 1.0) > config.clip_coef)),
     )
@@ -158,17 +172,21 @@ class PPO(ActorCriticLearner):
         batch = self.make_batch(rollout, extra)
         B = len(batch)
         n_mb = min(cfg.n_minibatches, B)
-        stats = []
-        for _ in range(cfg.n_epochs):
-            order = rng.permutation(B) if n_mb > 1 else np.arange(B)
-            for idx in np.array_split(order, n_mb):
-                mb = batch.take(idx)
+        last = []  # the final epoch's losses, which the update reports
+        for epoch in range(cfg.n_epochs):
+            final = epoch == cfg.n_epochs - 1
+            # Shuffled once per epoch; each minibatch is then a slice (views), the same rows in the
+            # same order as gathering each part of np.array_split(permutation, n_mb).
+            shuffled = batch.take(rng.permutation(B)) if n_mb > 1 else batch
+            for start, stop in minibatch_bounds(B, n_mb):
+                mb = shuffled.rows(start, stop)
                 mean, value, cache = agent.forward(mb.obs)
-                loss = ppo_loss(mb, mean, agent.log_std, value, cfg, self.kl_coef)
+                loss = ppo_loss(mb, mean, agent.log_std, value, cfg, self.kl_coef, stats=final)
                 agent.backward(cache, loss.d_mean, loss.d_log_std, loss.d_value)
                 clip_grad_norm(agent.grads, cfg.max_grad_norm)
                 self.optimizer.step()
-                stats.append(loss)
+                if final:
+                    last.append(loss)
 
         # KL(old ‖ new) over the whole batch after the update, in closed form.
         new_mean = agent.pi(batch.obs)
@@ -179,7 +197,6 @@ class PPO(ActorCriticLearner):
                 self.kl_coef /= 2.0
             elif kl > cfg.kl_target * 1.5:
                 self.kl_coef *= 2.0
-        last = stats[-n_mb:]  # the final epoch's minibatches
         return {
             "policy_loss": float(np.mean([s.policy for s in last])),
             "value_loss": float(np.mean([s.value for s in last])),

@@ -153,3 +153,53 @@ def test_an_update_with_the_fast_tanh_equals_one_with_numpys_to_1e10(monkeypatch
     assert not np.array_equal(fast, slow)  # the two tanh do differ in the last bit somewhere
     np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-10)
     assert np.abs(fast - agent.params).max() > 1e-4  # and the update did move the parameters
+
+
+@pytest.mark.parametrize("cfg", [PPOConfig(), PPOConfig.kl_penalty()], ids=["clip", "kl_penalty"])
+def test_ppo_loss_without_its_statistics_has_the_same_gradient_bit_for_bit(rng, cfg):
+    agent = ActorCritic(OBS, A, PolicyConfig(hidden=(8, 8), value_hidden=(6,)), rng)
+    batch = make_batch(rng, agent)
+    mean, value, _ = agent.forward(batch.obs)
+    full = ppo_loss(batch, mean, agent.log_std, value, cfg, kl_coef=0.7)
+    bare = ppo_loss(batch, mean, agent.log_std, value, cfg, kl_coef=0.7, stats=False)
+    for name in ("d_mean", "d_log_std", "d_value"):
+        np.testing.assert_array_equal(getattr(bare, name), getattr(full, name))
+    assert math.isfinite(full.total) and math.isnan(bare.total) and math.isnan(bare.approx_kl)
+
+
+@pytest.mark.parametrize("n_minibatches", [1, 5, 32])
+def test_ppo_update_equals_the_textbook_loop_over_gathered_minibatches(rng, n_minibatches):
+    """The update shuffles the batch once per epoch and slices it; the textbook loop gathers each
+    part of np.array_split(permutation) and reports every statistic. Same parameters, bit for bit,
+    and the same reported losses (the final epoch's)."""
+    from gpo.optim import clip_grad_norm
+    from gpo.ppo import PPO
+
+    cfg = PPOConfig(n_steps=103, n_minibatches=n_minibatches, n_epochs=3)
+    agent = ActorCritic(OBS, A, PolicyConfig(hidden=(8, 8), value_hidden=(6,)), rng)
+    batch = make_batch(rng, agent)
+    batch = Batch.concat([batch] * 7)  # 112 rows: array_split's parts differ in size
+    batch.advantages = rng.standard_normal(len(batch))
+
+    fast, slow = agent.copy(), agent.copy()
+    learner = PPO(cfg, fast)
+    learner.make_batch = lambda rollout, extra: batch
+    reported = learner.update(fast, None, np.random.default_rng(5))
+
+    reference = PPO(cfg, slow)
+    gen, last = np.random.default_rng(5), []
+    for _ in range(cfg.n_epochs):
+        order = gen.permutation(len(batch)) if n_minibatches > 1 else np.arange(len(batch))
+        last = []
+        for idx in np.array_split(order, n_minibatches):
+            mb = batch.take(idx)
+            mean, value, cache = slow.forward(mb.obs)
+            loss = ppo_loss(mb, mean, slow.log_std, value, cfg, reference.kl_coef)
+            slow.backward(cache, loss.d_mean, loss.d_log_std, loss.d_value)
+            clip_grad_norm(slow.grads, cfg.max_grad_norm)
+            reference.optimizer.step()
+            last.append(loss)
+    np.testing.assert_array_equal(fast.params, slow.params)
+    assert np.abs(fast.params - agent.params).max() > 1e-4
+    assert reported["approx_kl"] == float(np.mean([s.approx_kl for s in last]))
+    assert reported["policy_loss"] == float(np.mean([s.policy for s in last]))

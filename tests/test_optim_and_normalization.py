@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gpo.normalization import RewardScaler, RunningMeanStd
-from gpo.optim import Adam, RMSprop, clip_grad_norm, stacked_minibatches
+from gpo.optim import Adam, RMSprop, clip_grad_norm, minibatch_bounds, stacked_minibatches
 
 
 def run_both(rng, make_ours, make_torch, steps=5):
@@ -69,6 +69,12 @@ def test_stacked_minibatches_are_each_members_own_shuffle_of_its_own_rows(rng):
             np.testing.assert_array_equal(idx[j], expected[j][i])
             np.testing.assert_array_equal(x[j], data[j, expected[j][i]])
             np.testing.assert_array_equal(y[j], labels[j, expected[j][i]])
+
+
+@pytest.mark.parametrize("n, parts", [(2048, 32), (112, 5), (7, 7), (10, 3), (5, 1)])
+def test_minibatch_bounds_are_the_parts_of_array_split(n, parts):
+    expected = [(int(p[0]), int(p[-1]) + 1) for p in np.array_split(np.arange(n), parts)]
+    assert list(minibatch_bounds(n, parts)) == expected
 
 
 def test_clip_grad_norm_matches_torch(rng):
