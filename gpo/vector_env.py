@@ -93,7 +93,14 @@ class LockstepEnvs:
     def state_dict(self) -> list[dict]:
         """Each env's full state: MuJoCo's integration state, its random generator, and how far
         into its episode it is."""
-        return [{**physics_state(env), "elapsed_steps": self.elapsed[i]} for i, env in enumerate(self.envs)]
+        return [{**physics_state(env), "elapsed_steps": self._elapsed(i)} for i, env in enumerate(self.envs)]
+
+    def _elapsed(self, i: int) -> int:
+        """Steps into env i's episode: counted here on the fast path, by its TimeLimit otherwise."""
+        if self._fast[i] is not None:
+            return self.elapsed[i]
+        limit = _time_limit(self.envs[i])
+        return 0 if limit is None else int(limit._elapsed_steps or 0)
 
     def load_state_dict(self, states: list[dict]) -> None:
         for i, (env, state) in enumerate(zip(self.envs, states, strict=True)):

@@ -186,3 +186,31 @@ def test_members_evaluated_together_get_exactly_their_own_evaluation():
     assert len({got[1] for got in together}) > 1  # episodes of different lengths were waited for
     for env in envs:
         env.close()
+
+
+@pytest.mark.parametrize("extra_wrapper", [False, True], ids=["gym.make's wrappers", "another wrapper"])
+def test_lockstep_envs_resumed_mid_episode_truncate_at_the_time_limit(extra_wrapper):
+    """A checkpoint keeps how far into its episode each env is, whether the time limit is applied
+    by LockstepEnvs (gym.make's default wrappers) or by the env's own TimeLimit (any other
+    wrapper stack, stepped as it is): resumed at step 30 of a 50-step limit, the episode is
+    truncated after 20 more steps, with the uninterrupted env's observations."""
+    from gpo.vector_env import LockstepEnvs
+
+    def make():
+        env = gym.make("HalfCheetah-v5", max_episode_steps=50)  # never terminates
+        return gym.wrappers.TransformReward(env, lambda r: r) if extra_wrapper else env
+
+    actions = np.random.default_rng(0).uniform(-1, 1, (50, 2, 6))
+    uninterrupted, resumed = LockstepEnvs([make, make]), LockstepEnvs([make, make])
+    uninterrupted.reset(seed=3)
+    resumed.reset(seed=9)  # another start, overwritten by the checkpoint
+    for t in range(30):
+        uninterrupted.step(actions[t])
+    resumed.load_state_dict(uninterrupted.state_dict())
+    assert [s["elapsed_steps"] for s in uninterrupted.state_dict()] == [30, 30]
+    for t in range(30, 50):
+        expected, got = uninterrupted.step(actions[t]), resumed.step(actions[t])
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[3], [t == 49] * 2)  # truncated at the 50th step only
+    uninterrupted.close()
+    resumed.close()
