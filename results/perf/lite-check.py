@@ -1,35 +1,51 @@
 """The lite cost check's summary (results/perf/lite-core-hours.json) from its runs' run.json
-files: each run's core-seconds against `--dry-run`'s estimate (bench.cost), and Walker2d-v5's
-three runs before (cc9480a) and after. Usage: python results/perf/lite-check.py /tmp/litecheck3
-(the folder with the new/ and old/ results that the file's commands make)."""
+files: each run's core-seconds against `--dry-run`'s estimate (bench.cost), and, for every run
+also made from the code before the speed work (cc9480a), its core-seconds then and now.
 
-# ruff: noqa: E501  (the shell commands it records are kept whole)
+Usage: python results/perf/lite-check.py ROOT [--commands FILE] [--costs TABLE]
+ROOT holds the new/ and old/ results that the commands make (the commands are printed into the
+summary as given, one per line of FILE)."""
 
+import argparse
 import json
-import sys
+from collections import defaultdict
 from pathlib import Path
 
 from bench.cost import StepCosts, run_seconds
 from bench.results import read_run
 from bench.suite import load_suite
 
-root = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/litecheck3")
-suite = load_suite("lite").narrowed(["gpo", "single", "joint"], None, 1, None)
-costs = StepCosts.shipped()
-runs, measured, estimated = [], 0.0, 0.0
-# the commit the new runs ran from, as their run.json records it
-new_commit = str(read_run(suite.runs()[0].folder(root / "new"))["git_commit"])[:7]
-old_total = new_w2d = 0.0
-for run in suite.runs():
+parser = argparse.ArgumentParser()
+parser.add_argument("root", type=Path)
+parser.add_argument("--commands", type=Path, help="the commands that made the runs, one per line")
+parser.add_argument("--costs", type=Path, help="a step-cost table (default: bench/data/step-costs.json)")
+args = parser.parse_args()
+root: Path = args.root
+
+lite = load_suite("lite")
+costs = StepCosts.from_dict(json.loads(args.costs.read_text())) if args.costs else StepCosts.shipped()
+runs, starts, ends = [], [], []
+measured = estimated = before = after = 0.0
+by_algo: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+by_env: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+for run in lite.narrowed(None, None, 1, None).runs():
     new = read_run(run.folder(root / "new"))
+    if not new or new.get("status") != "done":
+        continue
     old = read_run(run.folder(root / "old"))
+    old = old if old and old.get("status") == "done" else None
     parts = run_seconds(run.spec(), costs)
     est = sum(parts.values())
     measured += new["seconds"]
     estimated += est
+    starts.append(new["start"])
+    ends.append(new["end"])
     if old:
-        old_total += old["seconds"]
-        new_w2d += new["seconds"]
+        before += old["seconds"]
+        after += new["seconds"]
+        for table, key in ((by_algo, run.algo), (by_env, run.env)):
+            table[key][0] += old["seconds"]
+            table[key][1] += new["seconds"]
     runs.append(
         {
             "run": run.name,
@@ -42,32 +58,32 @@ for run in suite.runs():
             "end": new.get("end"),
             "before_commit": str(old.get("git_commit"))[:7] if old else None,
             "before_seconds": round(old["seconds"], 1) if old else None,
-            "before_start": old.get("start") if old else None,
+            "before_over_after": round(old["seconds"] / new["seconds"], 3) if old else None,
         }
     )
+
+
+def ratios(table: dict[str, list[float]]) -> dict:
+    return {
+        k: {"before": round(b, 1), "after": round(a, 1), "before_over_after": round(b / a, 3)}
+        for k, (b, a) in table.items()
+    }
+
+
 out = {
-    "what": "lite's gpo, single and joint runs of seed 0 on its three tasks, measured against --dry-run's "
-    "estimate (bench.cost with bench/data/step-costs.json); Walker2d-v5's three also from cc9480a (the code "
-    f"before the speed work) at the same time. Rerun at {new_commit} (after 9370489: every run on one thread)",
-    "commands": [
-        f"git worktree add /tmp/lc-new {new_commit} --detach && cd /tmp/lc-new && PYTHONPATH=/tmp/lc-new python -c "
-        "'from bench.cli import cli; cli()' run --suite lite --algo gpo --algo single --algo joint --seeds 1 "
-        "--results /tmp/litecheck3/new --workers 1",
-        "git worktree add /tmp/lc-old cc9480a --detach && cd /tmp/lc-old && PYTHONPATH=/tmp/lc-old python -c "
-        "'from bench.cli import cli; cli()' run --suite lite --algo gpo --algo single --algo joint --env Walker2d-v5 "
-        "--seeds 1 --results /tmp/litecheck3/old --workers 1",
-        "gpo-bench run --suite lite --algo gpo --algo single --algo joint --seeds 1 --dry-run --results /tmp/empty",
-        "python results/perf/lite-check.py /tmp/litecheck3",
-    ],
-    "measured": f"{(root / 'start').read_text().strip()} to {(root / 'end').read_text().strip()}, this project's "
-    "2-core machine, nothing else running; the two launchers ran at the same time, one run each, until the old "
-    "one finished (the new launcher's later runs then ran alone)",
+    "what": "lite's runs of seed 0 measured against --dry-run's estimate (bench.cost with "
+    f"{args.costs or 'bench/data/step-costs.json'}); where the same run was also made from cc9480a "
+    "(the code before the speed work), at the same time, its core-seconds then and now",
+    "commands": args.commands.read_text().splitlines() if args.commands else [],
+    "measured": f"{min(starts)} to {max(ends)}",
     "estimate_core_hours": round(estimated / 3600, 3),
     "measured_core_hours": round(measured / 3600, 3),
     "measured_over_estimate": round(measured / estimated, 3),
-    "walker2d_before_seconds": round(old_total, 1),
-    "walker2d_after_seconds": round(new_w2d, 1),
-    "walker2d_before_over_after": round(old_total / new_w2d, 3) if new_w2d else None,
+    "before_core_hours": round(before / 3600, 3),
+    "after_core_hours": round(after / 3600, 3),
+    "before_over_after": round(before / after, 3) if after else None,
+    "before_over_after_by_algorithm": ratios(by_algo),
+    "before_over_after_by_task": ratios(by_env),
     "runs": runs,
 }
 print(json.dumps(out, indent=1))
