@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Plain clipped PPO's steps/s and the env's, from two commits alternately (one process each, so
+# drifts in machine load hit both alike): bench.perf's own env_sps and ours_sps, one thread; and
+# one PPO update of each objective on the same synthetic 2,048-step batch (best of 5, seconds).
+# Usage: results/perf/ab-throughput.sh OLD NEW [ROUNDS]   (prints one JSON line per measurement)
+set -euo pipefail
+old=$1 new=$2 rounds=${3:-6}
+repo=$(git rev-parse --show-toplevel)
+work=$(mktemp -d)
+trap 'git -C "$repo" worktree remove --force "$work/old" >/dev/null 2>&1 || true
+      git -C "$repo" worktree remove --force "$work/new" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+git -C "$repo" worktree add -q --detach "$work/old" "$old"
+git -C "$repo" worktree add -q --detach "$work/new" "$new"
+for r in $(seq "$rounds"); do
+  for side in old new; do
+    (cd "$work" && PYTHONPATH="$work/$side" python - "$side" "$r" 2>/dev/null <<'PY'
+import json
+import sys
+
+import time
+
+import numpy as np
+
+from bench.perf import env_sps, limit_threads, ours_sps
+from gpo.learner import Batch
+from gpo.policy import ActorCritic, PolicyConfig
+from gpo.ppo import PPO, PPOConfig
+
+limit_threads()
+side, r = sys.argv[1], int(sys.argv[2])
+env, ours = env_sps("HalfCheetah-v5", 10000, seed=r), ours_sps("HalfCheetah-v5", 20480, seed=r)
+row = {"side": side, "round": r, "env_sps": round(env), "ours_sps": round(ours), "ours_over_env": round(ours / env, 3)}
+for name, config in (("clip", PPOConfig()), ("kl_penalty", PPOConfig.kl_penalty())):
+    rng = np.random.default_rng(0)
+    agent = ActorCritic(17, 6, PolicyConfig(), rng)
+    learner = PPO(config, agent)
+    n = 2048
+    batch = Batch(*(rng.standard_normal(shape) for shape in ((n, 17), (n, 6), n, (n, 6))), agent.log_std.copy(),
+                  *(rng.standard_normal(n) for _ in range(3)))
+    learner.make_batch = lambda rollout, extra: batch
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        learner.update(agent, None, rng)
+        times.append(time.perf_counter() - start)
+    row[f"update_{name}_seconds"] = round(min(times), 4)
+print(json.dumps(row))
+PY
+    )
+  done
+done
