@@ -56,20 +56,8 @@ class Batch:
             stack("returns"),
         )
 
-    def rows(self, start: int, stop: int) -> Batch:
-        """Rows ``start:stop`` as views (a minibatch of a batch already shuffled)."""
-        return Batch(
-            self.obs[start:stop],
-            self.actions[start:stop],
-            self.log_probs[start:stop],
-            self.means[start:stop],
-            self.log_std,
-            self.values[start:stop],
-            self.advantages[start:stop],
-            self.returns[start:stop],
-        )
-
-    def take(self, idx: Array) -> Batch:
+    def take(self, idx: Array | slice) -> Batch:
+        """The rows ``idx`` picks: copies for an index array, views for a slice."""
         return Batch(
             self.obs[idx],
             self.actions[idx],

@@ -179,7 +179,7 @@ class PPO(ActorCriticLearner):
             # same order as gathering each part of np.array_split(permutation, n_mb).
             shuffled = batch.take(rng.permutation(B)) if n_mb > 1 else batch
             for start, stop in minibatch_bounds(B, n_mb):
-                mb = shuffled.rows(start, stop)
+                mb = shuffled.take(slice(start, stop))
                 mean, value, cache = agent.forward(mb.obs)
                 loss = ppo_loss(mb, mean, agent.log_std, value, cfg, self.kl_coef, stats=final)
                 agent.backward(cache, loss.d_mean, loss.d_log_std, loss.d_value)

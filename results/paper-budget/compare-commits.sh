@@ -6,12 +6,8 @@
 # other algorithms (default: gpo single joint).
 set -euo pipefail
 old=$1 new=$2; shift 2
-repo=$(git rev-parse --show-toplevel)
-work=$(mktemp -d)
-trap 'git -C "$repo" worktree remove --force "$work/old" >/dev/null 2>&1 || true
-      git -C "$repo" worktree remove --force "$work/new" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-git -C "$repo" worktree add -q --detach "$work/old" "$old"
-git -C "$repo" worktree add -q --detach "$work/new" "$new"
+source "$(dirname "$0")/../two-worktrees.sh"
+two_worktrees "$old" "$new"
 args=(--env Walker2d-v5 --steps 8192 --population 2 --rounds 2 --seed 0)
 for algo in ${ALGOS:-gpo single joint}; do
   (cd "$work/old" && env "$@" PYTHONPATH="$work/old" python -m bench.cli train --algo "$algo" "${args[@]}" \

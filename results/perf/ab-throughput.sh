@@ -5,12 +5,8 @@
 # Usage: results/perf/ab-throughput.sh OLD NEW [ROUNDS]   (prints one JSON line per measurement)
 set -euo pipefail
 old=$1 new=$2 rounds=${3:-6}
-repo=$(git rev-parse --show-toplevel)
-work=$(mktemp -d)
-trap 'git -C "$repo" worktree remove --force "$work/old" >/dev/null 2>&1 || true
-      git -C "$repo" worktree remove --force "$work/new" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-git -C "$repo" worktree add -q --detach "$work/old" "$old"
-git -C "$repo" worktree add -q --detach "$work/new" "$new"
+source "$(dirname "$0")/../two-worktrees.sh"
+two_worktrees "$old" "$new"
 for r in $(seq "$rounds"); do
   for side in old new; do
     (cd "$work" && PYTHONPATH="$work/$side" python - "$side" "$r" 2>/dev/null <<'PY'
