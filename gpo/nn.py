@@ -12,9 +12,9 @@ array), and the MLP holds views into them. Never rebind those arrays; copy into 
 One operation is borrowed from torch: the tanh of the training passes (:func:`tanh_`). On a CPU
 without AVX-512, NumPy's float64 tanh is a scalar libm loop, and it was the largest single cost of a
 PPO update (4 of them on (2048, 64) arrays per epoch: ~40% of the forward pass); torch's vectorised
-kernel is ~2.3× faster there. With AVX-512 NumPy's tanh is vectorised too, and the two cost the same
-(~1.8 ns an element, measured 2026-11-26), so torch's is never the slower choice. Inference on a
-step's few states keeps ``np.tanh``, whose per-call overhead is lower.
+kernel is ~2.3× faster there. With AVX-512 NumPy's tanh is vectorised too, and the two cost about
+the same (~1.8 ns an element on a (2048, 64) batch, measured 2026-11-26). Inference on a step's few
+states keeps ``np.tanh``, whose per-call overhead is lower.
 """
 
 from __future__ import annotations
