@@ -18,6 +18,7 @@ import numpy as np
 
 from gpo import distributions
 from gpo.learner import ActorCriticLearner, Batch, check_fields
+from gpo.normalization import standardize
 from gpo.optim import RMSprop, clip_grad_norm
 from gpo.policy import ActorCritic
 from gpo.rollout import Rollout
@@ -65,7 +66,7 @@ def a2c_loss(batch: Batch, mean: Array, log_std: Array, value: Array, config: A2
     B = len(batch)
     adv = batch.advantages
     if config.normalize_advantage and B > 1:
-        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        adv = standardize(adv)
     logp = distributions.log_prob(batch.actions, mean, log_std)
     policy_loss = -np.mean(logp.value * adv)
     d_logp = -adv / B

@@ -46,7 +46,7 @@ from typing import Literal
 import numpy as np
 
 from gpo.dagger import DAggerConfig, Hybrid, Hybrids, collect_trajectory, dagger_together
-from gpo.normalization import RunningMeanStd
+from gpo.normalization import RunningMeanStd, standardize
 from gpo.policy import ActorCritic
 from gpo.population import EPISODES, Member, PopulationSpec, evaluate_members
 from gpo.rollout import make_vector_env
@@ -129,7 +129,7 @@ def refine_selector(hybrid: Hybrid, envs, seed: int, config: SelectorConfig, rng
     for t in range(len(to_go) - 1, -1, -1):
         running = trajectory.rewards[t] + config.refine_gamma * running * (1.0 - trajectory.dones[t])
         to_go[t] = running
-    advantages = (to_go - to_go.mean()) / (to_go.std() + 1e-8)
+    advantages = standardize(to_go)
     states = trajectory.states.reshape(-1, trajectory.states.shape[-1])
     hybrid.selector.fit(
         states, np.concatenate(choices), config, rng, weights=advantages.reshape(-1), epochs=1

@@ -23,6 +23,17 @@ def welford(mean, var, count: float, x):
     return mean, var, total
 
 
+def standardize(x: Array) -> Array:
+    """(x − mean)/(std + 1e-8) over all of ``x`` (advantages, the selector's returns-to-go).
+
+    Written as NumPy's ``mean`` and ``std`` compute them (the same pairwise sums and divisions, so
+    the same bits) without their Python wrappers, which on a PPO minibatch of 64 cost more than the
+    arithmetic.
+    """
+    centred = x - x.sum() / x.size
+    return centred / (math.sqrt((centred * centred).sum() / x.size) + 1e-8)
+
+
 class RunningMeanStd:
     """Mean and variance of a stream, merged batch by batch (Chan et al.'s parallel algorithm)."""
 

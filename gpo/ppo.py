@@ -22,6 +22,7 @@ import numpy as np
 
 from gpo import distributions
 from gpo.learner import ActorCriticLearner, Batch, check_fields
+from gpo.normalization import standardize
 from gpo.optim import Adam, clip_grad_norm, minibatch_bounds
 from gpo.policy import ActorCritic
 from gpo.rollout import Rollout
@@ -113,10 +114,7 @@ def ppo_loss(
     B = len(batch)
     adv = batch.advantages
     if config.normalize_advantage and B > 1:
-        # (Â − mean)/(std + 1e-8), written as NumPy's mean and std compute them (same bits) without
-        # their Python wrappers, which cost more than the arithmetic on a minibatch.
-        centred = adv - adv.sum() / B
-        adv = centred / (math.sqrt((centred * centred).sum() / B) + 1e-8)
+        adv = standardize(adv)
     logp = distributions.log_prob(batch.actions, mean, log_std)
     log_ratio = logp.value - batch.log_probs
     ratio = np.exp(log_ratio)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from gpo.normalization import RewardScaler, RunningMeanStd
+from gpo.normalization import RewardScaler, RunningMeanStd, standardize
 from gpo.optim import Adam, RMSprop, clip_grad_norm, minibatch_bounds, stacked_minibatches
 
 
@@ -75,6 +75,13 @@ def test_stacked_minibatches_are_each_members_own_shuffle_of_its_own_rows(rng):
 def test_minibatch_bounds_are_the_parts_of_array_split(n, parts):
     expected = [(int(p[0]), int(p[-1]) + 1) for p in np.array_split(np.arange(n), parts)]
     assert list(minibatch_bounds(n, parts)) == expected
+
+
+@pytest.mark.parametrize("shape", [(2,), (7,), (64,), (2048,), (512, 1), (256, 3), (17, 9)])
+def test_standardize_is_numpys_mean_and_std_bit_for_bit(rng, shape):
+    for _ in range(20):
+        x = rng.standard_normal(shape) * rng.uniform(0.01, 100) + rng.uniform(-50, 50)
+        np.testing.assert_array_equal(standardize(x), (x - x.mean()) / (x.std() + 1e-8))
 
 
 def test_clip_grad_norm_matches_torch(rng):
