@@ -12,7 +12,6 @@ for r in $(seq "$rounds"); do
     (cd "$work" && PYTHONPATH="$work/$side" python - "$side" "$r" 2>/dev/null <<'PY'
 import json
 import sys
-
 import time
 
 import numpy as np
