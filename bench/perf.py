@@ -60,6 +60,7 @@ import gymnasium as gym
 import numpy as np
 
 from gpo.evaluation import evaluate
+from gpo.policy import TRAINING_DTYPES, PolicyConfig
 from gpo.ppo import PPOConfig
 from gpo.trainer import EVAL_SEED_OFFSET, TrainConfig, Trainer
 
@@ -109,14 +110,19 @@ def env_sps(env_id: str, steps: int, seed: int = 0, sample_each_step: bool = Fal
     return steps / elapsed
 
 
-def ours_trainer(env_id: str, steps: int, seed: int, eval_every_steps: int = 0) -> Trainer:
+def ours_trainer(
+    env_id: str, steps: int, seed: int, eval_every_steps: int = 0, training_dtype: str = "float64"
+) -> Trainer:
+    policy = PolicyConfig(training_dtype=training_dtype)
     return Trainer(
-        TrainConfig(env_id, steps, seed=seed, learner=PPOConfig(), eval_every_steps=eval_every_steps)
+        TrainConfig(
+            env_id, steps, seed=seed, learner=PPOConfig(), policy=policy, eval_every_steps=eval_every_steps
+        )
     )
 
 
-def ours_sps(env_id: str, steps: int, seed: int = 0) -> float:
-    trainer = ours_trainer(env_id, steps, seed)
+def ours_sps(env_id: str, steps: int, seed: int = 0, training_dtype: str = "float64") -> float:
+    trainer = ours_trainer(env_id, steps, seed, training_dtype=training_dtype)
     start = time.perf_counter()
     trainer.run()
     elapsed = time.perf_counter() - start
@@ -281,7 +287,7 @@ class _StubEnvs:
 def collection(args: argparse.Namespace) -> dict:
     """Seconds per step of ``collect_together`` for one policy (PPO's collection) with the env
     stubbed out: the normaliser, the forward pass, the noise, clipping and the bookkeeping."""
-    from gpo.policy import ActorCritic, PolicyConfig
+    from gpo.policy import ActorCritic
     from gpo.rollout import RolloutCollector
 
     limit_threads()
@@ -331,13 +337,15 @@ def throughput(args: argparse.Namespace) -> dict:
     for r in range(args.rounds):  # alternate, so drifts in machine load hit all of them alike
         samples["env_sps"].append(env_sps(args.env, args.env_steps, seed=r))
         samples["env_sampling_sps"].append(env_sps(args.env, args.env_steps, seed=r, sample_each_step=True))
-        samples["ours_sps"].append(ours_sps(args.env, args.steps, seed=r))
+        samples["ours_sps"].append(ours_sps(args.env, args.steps, seed=r, training_dtype=args.training_dtype))
         samples["sb3_sps"].append(sb3_sps(args.env, args.steps, seed=r))
     result = {k: round(statistics.median(v), 1) for k, v in samples.items()}
     result["ours_over_sb3"] = round(result["ours_sps"] / result["sb3_sps"], 3)
     result["ours_over_env"] = round(result["ours_sps"] / result["env_sps"], 3)
     result["ours_over_env_sampling"] = round(result["ours_sps"] / result["env_sampling_sps"], 3)
-    result.update(env=args.env, steps=args.steps, rounds=args.rounds, threads=1)
+    result.update(
+        env=args.env, steps=args.steps, rounds=args.rounds, threads=1, training_dtype=args.training_dtype
+    )
     return result
 
 
@@ -398,16 +406,18 @@ def gpo_overhead(args: argparse.Namespace) -> dict:
     from gpo.gpo import GPO, GPOConfig
 
     limit_threads()
+    policy = PolicyConfig(training_dtype=args.training_dtype)
     gpo_config = GPOConfig(
         args.env,
         args.steps_per_policy,
         population=args.population,
         rounds=args.rounds,
+        policy=policy,
         eval_episodes=1,
         eval_every_steps=0,  # phase ends only: what GPO needs for its records
     )
     single_config = SingleConfig(
-        args.env, args.steps_per_policy, population=args.population, eval_every_steps=0
+        args.env, args.steps_per_policy, population=args.population, policy=policy, eval_every_steps=0
     )
     samples: dict[str, list[float]] = {"env_sps": [], "env_sampling_sps": [], "gpo_sps": [], "single_sps": []}
     shares, eval_shares, per_step, bounds = [], [], {"mutation": [], "crossover": []}, []
@@ -451,6 +461,7 @@ def gpo_overhead(args: argparse.Namespace) -> dict:
         crossover_steps_per_child=gpo_config.crossover_steps_per_child,
         workers=1,
         repeats=args.repeats,
+        training_dtype=args.training_dtype,
     )
     return result
 
@@ -589,6 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=20480, help="PPO training steps per measurement")
     p.add_argument("--env-steps", type=int, default=20000, help="bare env steps per measurement")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--training-dtype", choices=TRAINING_DTYPES, default="float64", help="of our PPO's passes")
     p = sub.add_parser("stepping", help="steps/s through each layer: vector env, env, ours, mj_step")
     p.add_argument("--env", default="HalfCheetah-v5")
     p.add_argument("--env-steps", type=int, default=20000)
@@ -606,6 +618,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--env-steps", type=int, default=20000, help="bare env steps per measurement")
+    p.add_argument("--training-dtype", choices=TRAINING_DTYPES, default="float64", help="learners' passes")
     p = sub.add_parser("profile", help="cProfile of one GPO run: wall time by part, top functions")
     p.add_argument("--env", default="HalfCheetah-v5")
     p.add_argument("--population", type=int, default=8)

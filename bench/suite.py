@@ -98,8 +98,11 @@ class Run:
             return "corrupt"
         if record is None:
             return None
-        other = "config" in record and _comparable(record["config"]) != self.configuration()
-        return "other" if other else "done"
+        if "config" not in record:
+            return "done"
+        config = self.spec().config
+        recorded = _comparable(with_new_defaults(record["config"], config))
+        return "other" if recorded != _comparable(dataclasses.asdict(config)) else "done"
 
     def corruption(self, results: Path) -> CorruptRun | None:
         """What is damaged in the run's folder, if anything."""
@@ -180,6 +183,29 @@ class Suite:
             for env in self.envs
             for seed in self.seeds
         ]
+
+
+def with_new_defaults(recorded: dict, config) -> dict:
+    """``recorded`` (a run.json's configuration) with every field that ``config``'s dataclasses have
+    gained since it was written set to that field's default, nested configurations included.
+
+    A field is only ever added with a default that does what the code did before it existed (e.g.
+    ``PolicyConfig.training_dtype = "float64"``), so a run recorded without it was made with its
+    default: without this, every finished run would become "another configuration" each time a
+    configuration gains a field."""
+    filled = dict(recorded)
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if field.name not in filled:
+            if field.default is not dataclasses.MISSING:
+                filled[field.name] = field.default
+            elif field.default_factory is not dataclasses.MISSING:
+                default = field.default_factory()
+                is_config = dataclasses.is_dataclass(default)
+                filled[field.name] = dataclasses.asdict(default) if is_config else default
+        elif dataclasses.is_dataclass(value) and isinstance(filled[field.name], dict):
+            filled[field.name] = with_new_defaults(filled[field.name], value)
+    return filled
 
 
 def _comparable(config: dict) -> dict:

@@ -203,3 +203,58 @@ def test_ppo_update_equals_the_textbook_loop_over_gathered_minibatches(rng, n_mi
     assert np.abs(fast.params - agent.params).max() > 1e-4
     assert reported["approx_kl"] == float(np.mean([s.approx_kl for s in last]))
     assert reported["policy_loss"] == float(np.mean([s.policy for s in last]))
+
+
+@pytest.mark.parametrize(
+    "cfg", [PPOConfig(ent_coef=0.01), PPOConfig.kl_penalty(), A2CConfig()], ids=["clip", "kl_penalty", "a2c"]
+)
+def test_float32_training_passes_give_the_float64_gradient_to_float32_precision(rng, cfg):
+    """PolicyConfig(training_dtype="float32") runs μ's and V's passes in float32 and hands the
+    optimizer a float64 gradient that agrees with autograd's float64 one to float32's precision."""
+    agent = ActorCritic(OBS, A, PolicyConfig(hidden=(8, 8), value_hidden=(6,), training_dtype="float32"), rng)
+    agent.params += 0.1 * rng.standard_normal(agent.params.shape)
+    batch = make_batch(rng, agent)
+    mean, value, cache = agent.forward(batch.obs)
+    assert mean.dtype == value.dtype == np.float64 and cache[0][0].dtype == np.float32
+    kind = "a2c" if isinstance(cfg, A2CConfig) else "ppo"
+    if kind == "a2c":
+        loss = a2c_loss(batch, mean, agent.log_std, value, cfg)
+    else:
+        loss = ppo_loss(batch, mean, agent.log_std, value, cfg, kl_coef=0.7)
+    agent.backward(cache, loss.d_mean, loss.d_log_std, loss.d_value)
+    ref_loss, ref_grad = torch_loss(agent, batch, kind, cfg, kl_coef=0.7)
+    assert agent.grads.dtype == np.float64
+    assert not np.allclose(agent.grads, ref_grad, rtol=1e-9, atol=0)  # float32 did round somewhere
+    np.testing.assert_allclose(agent.grads, ref_grad, rtol=1e-4, atol=1e-6 * np.abs(ref_grad).max())
+    assert np.isclose(loss.total, ref_loss, rtol=1e-5)
+
+
+@pytest.mark.parametrize("config", [PPOConfig.kl_penalty(), PPOConfig(n_minibatches=8)], ids=["kl", "clip"])
+def test_a_float32_update_is_deterministic_and_moves_the_parameters_as_float64_does(config):
+    """A whole PPO update (10 epochs of Adam on 512 HalfCheetah steps) with float32 training passes:
+    the same bits twice, and within 1e-4 of the float64 update's movement of every parameter."""
+    from gpo.ppo import PPO
+    from gpo.rollout import RolloutCollector
+    from gpo.vector_env import make_vector_env
+
+    envs = make_vector_env("HalfCheetah-v5", 1)
+    agent = ActorCritic(17, 6, PolicyConfig(), np.random.default_rng(0))
+    rollout = RolloutCollector(envs, seed=0).collect(agent, 512, np.random.default_rng(1))
+    envs.close()
+
+    def updated(dtype: str) -> np.ndarray:
+        member = ActorCritic(17, 6, PolicyConfig(training_dtype=dtype), np.random.default_rng(0))
+        member.load_state_dict(agent.state_dict())
+        PPO(config, member).update(member, rollout, np.random.default_rng(2))
+        return member.params
+
+    double, single, again = updated("float64"), updated("float32"), updated("float32")
+    assert np.array_equal(single, again) and single.dtype == np.float64
+    movement = np.abs(double - agent.params).max()
+    assert movement > 1e-4 and not np.array_equal(single, double)
+    np.testing.assert_allclose(single - agent.params, double - agent.params, rtol=0, atol=1e-4 * movement)
+
+
+def test_an_unknown_training_dtype_is_refused_with_what_is_accepted():
+    with pytest.raises(ValueError, match=r"training_dtype must be one of \('float64', 'float32'\)"):
+        PolicyConfig(training_dtype="float16")

@@ -134,3 +134,28 @@ def test_the_evaluation_schedule_is_a_suite_choice_that_does_not_change_a_runs_i
     ):
         write_json(folder / "run.json", {"status": "done", "config": recorded, "files": {}})
         assert run.finished(tmp_path) == expected
+
+
+def test_a_run_recorded_before_a_configuration_field_existed_counts_as_made_with_its_default(tmp_path):
+    """A finished run's run.json records the configuration of its day. One recorded before
+    PolicyConfig.training_dtype existed was made in float64, the field's default, and still counts
+    as done; a run recorded with float32 training is another configuration."""
+    from bench.results import write_json
+
+    for algo in ("gpo", "single"):
+        text = GOOD.replace('"ppo"', f'"{algo}"').replace("2048", "40960")
+        run = load_suite(str(write_suite(tmp_path, text))).runs()[0]
+        folder = run.folder(tmp_path)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = run.configuration()
+        assert config["policy"]["training_dtype"] == "float64"
+        older = {k: v for k, v in config["policy"].items() if k != "training_dtype"}
+        float32 = {**config["policy"], "training_dtype": "float32"}
+        for recorded, expected in (
+            ({**config, "policy": older}, "done"),
+            ({k: v for k, v in config.items() if k != "policy"}, "done"),  # a whole nested config
+            ({**config, "policy": float32}, "other"),
+            ({**config, "policy": {**older, "hidden": [32, 32]}}, "other"),
+        ):
+            write_json(folder / "run.json", {"status": "done", "config": recorded, "files": {}})
+            assert run.finished(tmp_path) == expected, (algo, recorded)
