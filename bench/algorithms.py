@@ -16,6 +16,7 @@ from gpo.a2c import A2CConfig
 from gpo.crossover import CrossoverConfig
 from gpo.data_sharing import DataSharingConfig
 from gpo.gpo import GPOConfig
+from gpo.policy import PolicyConfig
 from gpo.ppo import PPOConfig
 from gpo.selection import SelectionConfig
 from gpo.trainer import TrainConfig
@@ -37,7 +38,7 @@ class RunSpec:
 
 
 def _gpo(learner, **fields):
-    def build(env_id, steps, seed, population, workers, rounds, env_kwargs, evaluation):
+    def build(env_id, steps, seed, population, workers, rounds, env_kwargs, evaluation, policy):
         return RunSpec(
             "gpo",
             GPOConfig(
@@ -47,6 +48,7 @@ def _gpo(learner, **fields):
                 rounds=rounds,
                 seed=seed,
                 learner=learner(),
+                policy=policy,
                 workers=workers,
                 env_kwargs=env_kwargs,
                 **evaluation,
@@ -58,13 +60,14 @@ def _gpo(learner, **fields):
 
 
 def _single(learner, joint: bool = False):
-    def build(env_id, steps, seed, population, workers, rounds, env_kwargs, evaluation):
+    def build(env_id, steps, seed, population, workers, rounds, env_kwargs, evaluation, policy):
         config = SingleConfig(
             env_id,
             steps,
             population=population,
             seed=seed,
             learner=learner(),
+            policy=policy,
             workers=workers,
             env_kwargs=env_kwargs,
             **evaluation,
@@ -75,8 +78,10 @@ def _single(learner, joint: bool = False):
 
 
 def _plain(learner):
-    def build(env_id, steps, seed, population, workers, rounds, env_kwargs, evaluation):
-        config = TrainConfig(env_id, steps, seed=seed, learner=learner(), env_kwargs=env_kwargs, **evaluation)
+    def build(env_id, steps, seed, population, workers, rounds, env_kwargs, evaluation, policy):
+        config = TrainConfig(
+            env_id, steps, seed=seed, learner=learner(), policy=policy, env_kwargs=env_kwargs, **evaluation
+        )
         return RunSpec("plain", config)
 
     return build
@@ -115,16 +120,21 @@ def build_run(
     env_kwargs: dict | None = None,
     eval_every_steps: int = EVAL_EVERY_STEPS,
     eval_episodes: int = EVAL_EPISODES,
+    training_dtype: str = "float64",
 ) -> RunSpec:
     """The run ``algo`` names; configuration errors raise ValueError with the reason.
 
     ``env_kwargs`` default to what the environment needs for this seed (a Hilly task's course).
     Every algorithm evaluates ``eval_episodes`` deterministic episodes after each
-    ``eval_every_steps`` per-policy env steps (``gpo.trainer.TrainConfig``).
+    ``eval_every_steps`` per-policy env steps (``gpo.trainer.TrainConfig``). ``training_dtype``
+    is the precision of every learner's passes (``gpo.policy.PolicyConfig``).
     """
     if algo not in BUILDERS:
         raise ValueError(f"unknown algorithm {algo!r}; accepted: {', '.join(ALGORITHMS)}")
     if env_kwargs is None:
         env_kwargs = env_kwargs_for(env_id, seed)
     evaluation = {"eval_every_steps": eval_every_steps, "eval_episodes": eval_episodes}
-    return BUILDERS[algo](env_id, steps_per_policy, seed, population, workers, rounds, env_kwargs, evaluation)
+    policy = PolicyConfig(training_dtype=training_dtype)
+    return BUILDERS[algo](
+        env_id, steps_per_policy, seed, population, workers, rounds, env_kwargs, evaluation, policy
+    )

@@ -13,6 +13,7 @@ from typer.exceptions import TyperException
 
 from bench.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS
 from bench.results import CorruptRun, is_done
+from gpo.policy import TRAINING_DTYPES
 
 app = typer.Typer(
     help="Seeded GPO and baseline runs on gymnasium's MuJoCo tasks.",
@@ -86,6 +87,9 @@ def train(
         help="per-policy env steps between evaluations (and one at the end); 0: none (GPO: phase ends only)",
     ),
     eval_episodes: int = typer.Option(EVAL_EPISODES, help="deterministic episodes per evaluation"),
+    training_dtype: str = typer.Option(
+        "float64", help=f"precision of the learners' network passes: {' or '.join(TRAINING_DTYPES)}"
+    ),
     out: Path = typer.Option(Path("results/train"), help="folder for curve.parquet and run.json"),
     force: bool = typer.Option(False, "--force", help="overwrite a finished run"),
     tensorboard: bool = typer.Option(False, "--tensorboard", help=TENSORBOARD_HELP),
@@ -114,6 +118,8 @@ def train(
             raise BadInput(f"{name} must be >= 1, got {value}")
     if eval_every_steps < 0:
         raise BadInput(f"--eval-every-steps must be >= 0 (0: no evaluation), got {eval_every_steps}")
+    if training_dtype not in TRAINING_DTYPES:
+        raise BadInput(f"--training-dtype: expected {' or '.join(TRAINING_DTYPES)}, got {training_dtype!r}")
     known_env(env)
     every = progress_interval(progress_seconds)
     check_tensorboard(tensorboard)
@@ -145,6 +151,7 @@ def train(
             rounds=rounds,
             eval_every_steps=eval_every_steps,
             eval_episodes=eval_episodes,
+            training_dtype=training_dtype,
         )
     except ValueError as error:  # configuration rejected on construction
         raise BadInput(str(error)) from None

@@ -12,6 +12,7 @@ validated completely before anything starts: every error names the field and wha
     rounds = 12                    # GPO's rounds
     eval_every_steps = 20_480      # optional: per-policy env steps between evaluations
     eval_episodes = 5              # optional: deterministic episodes per evaluation
+    training_dtype = "float64"     # optional: or "float32", the precision of the learners' passes
 
 The evaluation schedule is not part of a run's identity (like the number of workers): it never
 changes what a run trains, only where its curve is sampled, so a finished run evaluated on another
@@ -30,9 +31,10 @@ import tomllib
 
 from bench.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS, RunSpec, build_run
 from bench.results import CorruptRun, done_record
+from gpo.policy import TRAINING_DTYPES
 
 FIELDS = ("description", "algorithms", "envs", "seeds", "steps_per_policy", "population", "rounds")
-OPTIONAL = {"description", "eval_every_steps", "eval_episodes"}
+OPTIONAL = {"description", "eval_every_steps", "eval_episodes", "training_dtype"}
 # Configuration keys that say where a curve is evaluated, not what is trained (``eval_every`` is
 # the iteration count older versions recorded).
 SCHEDULE_KEYS = ("eval_every", "eval_every_steps", "eval_offset_steps", "eval_at_end", "eval_seed")
@@ -56,6 +58,7 @@ class Run:
     label_population: bool = False  # the suite varies m, so m is part of the run's name
     eval_every_steps: int = EVAL_EVERY_STEPS
     eval_episodes: int = EVAL_EPISODES
+    training_dtype: str = "float64"
 
     @property
     def algo_label(self) -> str:
@@ -76,6 +79,7 @@ class Run:
             "rounds": self.rounds,
             "eval_every_steps": self.eval_every_steps,
             "eval_episodes": self.eval_episodes,
+            "training_dtype": self.training_dtype,
         }
 
     def spec(self) -> RunSpec:
@@ -125,6 +129,7 @@ class Suite:
     rounds: int
     eval_every_steps: int = EVAL_EVERY_STEPS
     eval_episodes: int = EVAL_EPISODES
+    training_dtype: str = "float64"
 
     def narrowed(
         self,
@@ -177,6 +182,7 @@ class Suite:
                 vary,
                 self.eval_every_steps,
                 self.eval_episodes,
+                self.training_dtype,
             )
             for algo in self.algorithms
             for m in self.populations
@@ -237,6 +243,12 @@ def _int(field: str, value, minimum: int) -> int:
     return value
 
 
+def _choice(field: str, value, accepted: tuple[str, ...]) -> str:
+    if value not in accepted:
+        raise SuiteError(f"{field}: expected one of {', '.join(accepted)}, got {value!r}")
+    return value
+
+
 def _seeds(value) -> tuple[int, ...]:
     """A count N (seeds 0..N-1) or an explicit list of seeds."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -288,6 +300,7 @@ def load_suite(name_or_path: str) -> Suite:
         rounds=_int("rounds", data["rounds"], 1),
         eval_every_steps=_int("eval_every_steps", data.get("eval_every_steps", EVAL_EVERY_STEPS), 0),
         eval_episodes=_int("eval_episodes", data.get("eval_episodes", EVAL_EPISODES), 1),
+        training_dtype=_choice("training_dtype", data.get("training_dtype", "float64"), TRAINING_DTYPES),
     )
     suite.validate()
     return suite

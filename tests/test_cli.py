@@ -24,6 +24,7 @@ def gpo_bench(*args: str) -> subprocess.CompletedProcess:
         (["--population", "0"], "--population must be >= 1"),
         (["--algo", "gpo", "--steps", "5000"], "leaves -51320 mutation steps per policy"),
         (["--algo", "a2c", "--steps", "1002"], "multiple of n_envs (4)"),
+        (["--training-dtype", "float16"], "--training-dtype: expected float64 or float32, got 'float16'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, message):

@@ -54,6 +54,7 @@ def test_every_shipped_suite_loads_and_the_paper_suites_have_their_shape():
         (("population = 2\n", ""), "population: missing"),
         (("rounds = 2", "rounds = 2\neval_every_steps = -1"), "eval_every_steps: expected an integer >= 0"),
         (("rounds = 2", "rounds = 2\neval_episodes = 0"), "eval_episodes: expected an integer >= 1"),
+        (("rounds = 2", "rounds = 2\ntraining_dtype = 'half'"), "training_dtype: expected one of float64"),
         (('["ppo"]', '["gpo"]'), "gpo/InvertedPendulum-v5/seed0: steps_per_policy (2048) leaves"),
     ],
 )
@@ -159,3 +160,21 @@ def test_a_run_recorded_before_a_configuration_field_existed_counts_as_made_with
         ):
             write_json(folder / "run.json", {"status": "done", "config": recorded, "files": {}})
             assert run.finished(tmp_path) == expected, (algo, recorded)
+
+
+def test_a_suites_training_dtype_reaches_every_runs_policy_and_makes_them_other_runs(tmp_path):
+    """training_dtype = "float32" in a suite sets every run's PolicyConfig; a finished float64 run
+    in the same folder is another configuration (never counted, never replaced without --force)."""
+    from bench.results import write_json
+
+    text = GOOD.replace('["ppo"]', '["gpo", "single", "joint", "ppo"]').replace("2048", "40960")
+    single = load_suite(str(write_suite(tmp_path, text + 'training_dtype = "float32"\n'))).runs()
+    double = load_suite(str(write_suite(tmp_path, text))).runs()
+    assert {run.spec().config.policy.training_dtype for run in single} == {"float32"}
+    assert {run.spec().config.policy.training_dtype for run in double} == {"float64"}
+    for run32, run64 in zip(single, double):
+        assert run32.folder(tmp_path) == run64.folder(tmp_path)
+        folder = run64.folder(tmp_path)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "run.json", {"status": "done", "config": run64.configuration(), "files": {}})
+        assert (run64.finished(tmp_path), run32.finished(tmp_path)) == ("done", "other")
