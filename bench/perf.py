@@ -22,6 +22,7 @@
         measured). Both use the GPO paper's learner; evaluation is kept to what GPO needs (one
         episode per member per phase, for its records) and is off for Single, so the comparison
         is of training work. The default budget keeps the paper's share of crossover samples.
+        The env is measured before, between and after the two runs of each round, pooled.
     python -m bench.perf profile --env HalfCheetah-v5
         cProfile of one GPO run (m = 8, the gpo-overhead budget at a third): wall time by part
         (physics, the env's Python, collection, learning, evaluation, crossover, selection) and
@@ -422,8 +423,17 @@ def gpo_overhead(args: argparse.Namespace) -> dict:
     samples: dict[str, list[float]] = {"env_sps": [], "env_sampling_sps": [], "gpo_sps": [], "single_sps": []}
     shares, eval_shares, per_step, bounds = [], [], {"mutation": [], "crossover": []}, []
     for r in range(args.repeats):  # alternate, so drifts in machine load hit all of them alike
-        samples["env_sps"].append(env_sps(args.env, args.env_steps, seed=r))
-        samples["env_sampling_sps"].append(env_sps(args.env, args.env_steps, seed=r, sample_each_step=True))
+        # The env is measured before GPO, between GPO and Single and after Single, and pooled: a
+        # second's measurement otherwise lands in whichever speed the machine has that second
+        # (2026-11-26's switched between ~12,500 and ~20,500 env steps/s every few seconds),
+        # where GPO's and Single's minutes average over both.
+        envs: dict[str, list[float]] = {"env_sps": [], "env_sampling_sps": []}
+
+        def measure_env(envs=envs, r=r) -> None:
+            envs["env_sps"].append(env_sps(args.env, args.env_steps, seed=r))
+            envs["env_sampling_sps"].append(env_sps(args.env, args.env_steps, seed=r, sample_each_step=True))
+
+        measure_env()
         start = time.perf_counter()
         run = GPO(gpo_config).run()
         elapsed = time.perf_counter() - start
@@ -431,10 +441,14 @@ def gpo_overhead(args: argparse.Namespace) -> dict:
         seconds = {k: sum(rd[k] for rd in run.rounds) for k in run.rounds[0] if k.startswith("seconds_")}
         shares.append((seconds["seconds_selection"] + seconds["seconds_crossover"]) / elapsed)
         eval_shares.append(seconds["seconds_evaluation"] / elapsed)
+        measure_env()
         start = time.perf_counter()
         result = run_single(single_config)
         single_step = (time.perf_counter() - start) / result.curve[-1]["env_steps"]
         samples["single_sps"].append(1.0 / single_step)
+        measure_env()
+        for name, rates in envs.items():  # total steps over total time
+            samples[name].append(statistics.harmonic_mean(rates))
         # GPO's parts per env step, against Single's step of the same alternation
         mutation_steps = gpo_config.population * sum(rd["mutation_steps_per_member"] for rd in run.rounds)
         mutation = seconds["seconds_mutation"] - seconds["seconds_evaluation"]
