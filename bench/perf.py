@@ -111,6 +111,14 @@ def env_sps(env_id: str, steps: int, seed: int = 0, sample_each_step: bool = Fal
     return steps / elapsed
 
 
+def env_rates(env_id: str, steps: int, seed: int) -> dict[str, float]:
+    """``env_sps`` by the current measure and by the old one (action sampling timed too)."""
+    return {
+        "env_sps": env_sps(env_id, steps, seed=seed),
+        "env_sampling_sps": env_sps(env_id, steps, seed=seed, sample_each_step=True),
+    }
+
+
 def ours_trainer(
     env_id: str, steps: int, seed: int, eval_every_steps: int = 0, training_dtype: str = "float64"
 ) -> Trainer:
@@ -336,8 +344,8 @@ def throughput(args: argparse.Namespace) -> dict:
     limit_threads()
     samples: dict[str, list[float]] = {"env_sps": [], "env_sampling_sps": [], "ours_sps": [], "sb3_sps": []}
     for r in range(args.rounds):  # alternate, so drifts in machine load hit all of them alike
-        samples["env_sps"].append(env_sps(args.env, args.env_steps, seed=r))
-        samples["env_sampling_sps"].append(env_sps(args.env, args.env_steps, seed=r, sample_each_step=True))
+        for name, rate in env_rates(args.env, args.env_steps, r).items():
+            samples[name].append(rate)
         samples["ours_sps"].append(ours_sps(args.env, args.steps, seed=r, training_dtype=args.training_dtype))
         samples["sb3_sps"].append(sb3_sps(args.env, args.steps, seed=r))
     result = {k: round(statistics.median(v), 1) for k, v in samples.items()}
@@ -427,13 +435,7 @@ def gpo_overhead(args: argparse.Namespace) -> dict:
         # second's measurement otherwise lands in whichever speed the machine has that second
         # (2026-11-26's switched between ~12,500 and ~20,500 env steps/s every few seconds),
         # where GPO's and Single's minutes average over both.
-        envs: dict[str, list[float]] = {"env_sps": [], "env_sampling_sps": []}
-
-        def measure_env(envs=envs, r=r) -> None:
-            envs["env_sps"].append(env_sps(args.env, args.env_steps, seed=r))
-            envs["env_sampling_sps"].append(env_sps(args.env, args.env_steps, seed=r, sample_each_step=True))
-
-        measure_env()
+        envs = [env_rates(args.env, args.env_steps, r)]
         start = time.perf_counter()
         run = GPO(gpo_config).run()
         elapsed = time.perf_counter() - start
@@ -441,14 +443,14 @@ def gpo_overhead(args: argparse.Namespace) -> dict:
         seconds = {k: sum(rd[k] for rd in run.rounds) for k in run.rounds[0] if k.startswith("seconds_")}
         shares.append((seconds["seconds_selection"] + seconds["seconds_crossover"]) / elapsed)
         eval_shares.append(seconds["seconds_evaluation"] / elapsed)
-        measure_env()
+        envs.append(env_rates(args.env, args.env_steps, r))
         start = time.perf_counter()
         result = run_single(single_config)
         single_step = (time.perf_counter() - start) / result.curve[-1]["env_steps"]
         samples["single_sps"].append(1.0 / single_step)
-        measure_env()
-        for name, rates in envs.items():  # total steps over total time
-            samples[name].append(statistics.harmonic_mean(rates))
+        envs.append(env_rates(args.env, args.env_steps, r))
+        for name in envs[0]:  # total steps over total time
+            samples[name].append(statistics.harmonic_mean([rates[name] for rates in envs]))
         # GPO's parts per env step, against Single's step of the same alternation
         mutation_steps = gpo_config.population * sum(rd["mutation_steps_per_member"] for rd in run.rounds)
         mutation = seconds["seconds_mutation"] - seconds["seconds_evaluation"]

@@ -104,9 +104,8 @@ class Run:
             return None
         if "config" not in record:
             return "done"
-        config = self.spec().config
-        recorded = _comparable(with_new_defaults(record["config"], config))
-        return "other" if recorded != _comparable(dataclasses.asdict(config)) else "done"
+        recorded = _comparable(with_new_defaults(record["config"], self.spec().config))
+        return "other" if recorded != self.configuration() else "done"
 
     def corruption(self, results: Path) -> CorruptRun | None:
         """What is damaged in the run's folder, if anything."""
