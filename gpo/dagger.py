@@ -27,7 +27,7 @@ import numpy as np
 
 from gpo.batched import StackedPolicies
 from gpo.distributions import kl, log_prob_value
-from gpo.nn import MLP
+from gpo.nn import MLP, TrainingPasses
 from gpo.optim import Adam, stacked_minibatches
 from gpo.policy import ActorCritic
 from gpo.selector import Selector
@@ -294,12 +294,13 @@ def dagger_together(
     params = np.stack([child.policy_params for child in children])
     grads = np.zeros_like(params)
     net = MLP(children[0].pi.sizes, params[:, :n_pi], grads[:, :n_pi])
+    passes = TrainingPasses(net, children[0].config.training_dtype)  # the children's precision
     optimizer = Adam(params, grads, config.learning_rate)
 
     for iteration in range(config.iterations):
         inputs = [child.obs_normalizer(np.concatenate(d)) for child, d in zip(children, dataset_obs)]
         targets = [HybridTargets.concat(t) for t in dataset_targets]
-        _fit(net, params[:, n_pi:], grads[:, n_pi:], optimizer, inputs, targets, config, rngs)
+        _fit(passes, params[:, n_pi:], grads[:, n_pi:], optimizer, inputs, targets, config, rngs)
         for child, row in zip(children, params):
             child.policy_params[...] = row
         if iteration == config.iterations - 1 or config.child_steps == 0:
@@ -321,7 +322,7 @@ def dagger_together(
 
 
 def _fit(
-    net: MLP,
+    net: TrainingPasses,
     log_std: Array,
     grad_log_std: Array,
     optimizer: Adam,
@@ -331,7 +332,7 @@ def _fit(
     rngs: Sequence[np.random.Generator],
 ) -> None:
     """``config.epochs`` passes of minibatch Adam on the imitation loss, k children at once:
-    ``net`` holds their stacked μ-networks, ``log_std`` (k, A) their log σ; child j's minibatches
+    ``net`` runs their stacked μ-networks' passes, ``log_std`` (k, A) is their log σ; child j's minibatches
     come from its own permutation of its own dataset (all datasets have the same size)."""
     data = [np.stack(inputs)]  # (k, n, O)
     n = data[0].shape[1]

@@ -141,3 +141,32 @@ class MLP:
                 np.subtract(1.0, slope, out=slope)
                 dy = dy @ np.swapaxes(self.layers[k][0], -1, -2)
                 dy *= slope
+
+
+class TrainingPasses:
+    """An MLP's forward and backward passes on a batch in float64 or float32.
+
+    In float64 they are the MLP's own. In float32 they run through a float32 twin whose parameters
+    are copied from the MLP's before each forward pass, take and give float64 arrays, and write
+    the gradient, widened, into the MLP's float64 ``grads``: the parameters and the optimizer that
+    accumulates over training stay float64, only the passes' matmuls and tanh round
+    (``gpo.policy.PolicyConfig.training_dtype``).
+    """
+
+    def __init__(self, mlp: MLP, dtype: str = "float64"):
+        self.mlp, self.net = mlp, mlp
+        if dtype == "float32":
+            params = np.zeros(mlp.params.shape, np.float32)
+            self.net = MLP(mlp.sizes, params, np.zeros_like(params))
+
+    def forward(self, x: Array) -> tuple[Array, list[Array]]:
+        if self.net is not self.mlp:
+            self.net.params[...] = self.mlp.params  # rounded to float32
+            x = x.astype(np.float32)
+        y, activations = self.net.forward(x)
+        return y.astype(np.float64, copy=False), activations
+
+    def backward(self, activations: list[Array], dy: Array) -> None:
+        self.net.backward(activations, dy.astype(self.net.params.dtype, copy=False))
+        if self.net is not self.mlp:
+            self.mlp.grads[...] = self.net.grads  # widened to float64

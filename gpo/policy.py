@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from gpo.nn import MLP, mlp_size
+from gpo.nn import MLP, TrainingPasses, mlp_size
 from gpo.normalization import ObservationNormalizer, RunningMeanStd
 
 Array = np.ndarray
@@ -32,8 +32,8 @@ class PolicyConfig:
     CleanRL train in, and those passes are ~2.7× faster on a full batch of 2,048 states
     (results/perf/float32-update.json). Either way the parameters, Adam, the loss and its
     statistics stay float64: float32 rounds each pass's inputs and outputs, not the state that
-    accumulates over training. Inference (collection, evaluation) and GPO's crossover fits are
-    float64 in both.
+    accumulates over training. GPO's crossover trains its children in the same precision (DAgger's
+    fits); inference (collection, evaluation) and the selectors' fits are float64 in both.
     """
 
     hidden: tuple[int, ...] = (64, 64)
@@ -78,14 +78,9 @@ class ActorCritic:
         self.pi.init_orthogonal(rng, out_gain=0.01)
         self.vf.init_orthogonal(rng, out_gain=1.0)
         self.log_std[...] = config.init_log_std
-        # The networks the training passes run through: μ and V themselves, or float32 twins
-        # whose parameters are copied from them before each forward pass (PolicyConfig).
-        self._train_pi, self._train_vf, self._train_params = self.pi, self.vf, None
-        if config.training_dtype == "float32":
-            self._train_params = np.zeros(self.params.shape, np.float32)
-            self._train_grads = np.zeros_like(self._train_params)
-            self._train_pi = MLP(pi_sizes, self._train_params[:end_pi], self._train_grads[:end_pi])
-            self._train_vf = MLP(vf_sizes, self._train_params[end_std:], self._train_grads[end_std:])
+        # The training passes of μ and V, in the configured precision (PolicyConfig).
+        self._train_pi = TrainingPasses(self.pi, config.training_dtype)
+        self._train_vf = TrainingPasses(self.vf, config.training_dtype)
 
     # -- inference (no gradients) ------------------------------------------------------------
     def mean_action(self, raw_obs: Array) -> Array:
@@ -99,26 +94,19 @@ class ActorCritic:
     def forward(self, norm_obs: Array):
         """μ, V (float64) and the activations needed by :meth:`backward`, computed in the
         configured ``training_dtype``."""
-        if self._train_params is not None:
-            self._train_params[...] = self.params  # rounded to float32
-            norm_obs = norm_obs.astype(np.float32)
         mean, pi_cache = self._train_pi.forward(norm_obs)
         value, vf_cache = self._train_vf.forward(norm_obs)
-        value = value[:, 0].astype(np.float64, copy=False)
-        return mean.astype(np.float64, copy=False), value, (pi_cache, vf_cache)
+        return mean, value[:, 0], (pi_cache, vf_cache)
 
     def backward(self, cache, d_mean: Array, d_log_std: Array, d_value: Array | None) -> None:
         """Write ∂L/∂params into ``grads`` from ∂L/∂μ (B, A), ∂L/∂log σ (A,) and ∂L/∂V (B,)."""
         pi_cache, vf_cache = cache
-        dtype = pi_cache[0].dtype
-        self._train_pi.backward(pi_cache, d_mean.astype(dtype, copy=False))
-        if d_value is None:
-            self._train_vf.grads[...] = 0.0
-        else:
-            self._train_vf.backward(vf_cache, d_value[:, None].astype(dtype, copy=False))
-        if self._train_params is not None:
-            self.grads[...] = self._train_grads  # widened to float64 for the optimizer
+        self._train_pi.backward(pi_cache, d_mean)
         self.grad_log_std[...] = d_log_std
+        if d_value is None:
+            self.vf.grads[...] = 0.0
+        else:
+            self._train_vf.backward(vf_cache, d_value[:, None])
 
     def renormalize_inputs(self, rms: RunningMeanStd) -> None:
         """Adopt new observation statistics without changing what the networks compute.

@@ -109,6 +109,29 @@ def test_dagger_child_matches_each_parent_where_it_is_picked(parents, state_chil
     assert result.record["selector_accuracy"] > 0.9
 
 
+def test_a_child_imitated_in_float32_matches_its_parents_as_in_float64(parents, state_child):
+    """DAgger's fits run in the children's training precision: with float32 passes the child is
+    another child (the passes did round) and still the parent it should be in each half."""
+    spec = PopulationSpec(
+        "GPOTest/TwoHalves-v0",
+        1,
+        1,
+        PolicyConfig(normalize_obs=False, training_dtype="float32"),
+        PPOConfig.kl_penalty(),
+    )
+    x, y = parents
+    config = CrossoverConfig(
+        selector=SelectorConfig(epochs=30),
+        dagger=DAggerConfig(hybrid_steps=2000, child_steps=1000, epochs=40),
+    )
+    result = crossover(x.state_dict(), y.state_dict(), spec, config, 0, 0, 0, 20)
+    child = Member.from_state(spec, result.state)
+    assert not np.array_equal(result.state["agent"]["params"], state_child[1].state["agent"]["params"])
+    assert child_kl_to(child.agent, x.agent, LEFT) < 0.1
+    assert child_kl_to(child.agent, y.agent, RIGHT) < 0.1
+    assert result.record["child_return"] > 18.0
+
+
 def test_dagger_child_scores_at_least_as_well_as_the_better_parent(parents, state_child):
     from gpo.population import evaluate_member
 
@@ -206,13 +229,18 @@ def test_child_learner_fresh_or_continued_from_the_fitter_parent(parents):
         CrossoverConfig(child_learner="mother")
 
 
-@pytest.mark.parametrize("estimator", ["picked_parent", "monte_carlo"])
-def test_children_made_together_are_exactly_those_made_alone(estimator):
+@pytest.mark.parametrize(
+    "estimator,dtype",
+    [("picked_parent", "float64"), ("monte_carlo", "float64"), ("picked_parent", "float32")],
+)
+def test_children_made_together_are_exactly_those_made_alone(estimator, dtype):
     """A worker makes its share of a round's children together (selectors and DAgger's fits
     batched, rollouts in lockstep); each child must be bit for bit the one made alone, so the
-    number of workers never changes a run. Observation normalisation on; the three selectors'
-    datasets have two sizes (760 and 600 states per parent), so both batched and single fits run."""
-    spec = PopulationSpec("GPOTest/TwoHalves-v0", 1, 1, PolicyConfig(), PPOConfig.kl_penalty())
+    number of workers never changes a run, in either training precision. Observation
+    normalisation on; the three selectors' datasets have two sizes (760 and 600 states per
+    parent), so both batched and single fits run."""
+    policy = PolicyConfig(training_dtype=dtype)
+    spec = PopulationSpec("GPOTest/TwoHalves-v0", 1, 1, policy, PPOConfig.kl_penalty())
     rng = np.random.default_rng(3)
     parents = [
         constant_parent(a, rng, steps, spec).state_dict()
