@@ -12,7 +12,9 @@ So, when an env's wrappers are only the ones ``gym.make`` adds by default (``Tim
 ``OrderEnforcing``, ``PassiveEnvChecker``), the unwrapped env is stepped and the time limit is
 applied here, exactly as ``TimeLimit`` does (truncated once the episode reaches
 ``max_episode_steps``); resets still go through the wrappers. Any other wrapper stack is stepped
-as it is. A test checks that both give bit-identical rollouts.
+as it is. A test checks that both give bit-identical rollouts. Where the unwrapped env is one of
+gymnasium's v5 HalfCheetah, Hopper or Walker2d (or a Hilly variant), its step is
+``gpo.task_step``'s: gymnasium's arithmetic without its per-step Python, the same bits.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ import numpy as np
 from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
 from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
+from gpo.task_step import TaskStep, task_step
+
 Array = np.ndarray
 DEFAULT_WRAPPERS = (TimeLimit, OrderEnforcing, PassiveEnvChecker)
 
 
-def _fast_path(env: gym.Env) -> tuple[gym.Env, int | None] | None:
-    """(the unwrapped env, its time limit) if only gym.make's default wrappers surround it."""
+def _fast_path(env: gym.Env) -> tuple[gym.Env, int | None, TaskStep | None] | None:
+    """(the unwrapped env, its time limit, its fast step if it has one) if only gym.make's default
+    wrappers surround it."""
     limit, layer = None, env
     while isinstance(layer, gym.Wrapper):
         if not isinstance(layer, DEFAULT_WRAPPERS):
@@ -38,7 +43,7 @@ def _fast_path(env: gym.Env) -> tuple[gym.Env, int | None] | None:
         if isinstance(layer, TimeLimit):
             limit = layer._max_episode_steps
         layer = layer.env
-    return layer, limit
+    return layer, limit, task_step(layer)
 
 
 class LockstepEnvs:
@@ -74,8 +79,12 @@ class LockstepEnvs:
             if fast is None:
                 o, r, term, trunc, _ = env.step(actions[i])
             else:
-                core, limit = fast
-                o, r, term, trunc, _ = core.step(actions[i])
+                core, limit, task = fast
+                if task is None:
+                    o, r, term, trunc, _ = core.step(actions[i])
+                else:  # gymnasium's step, its observation written straight into row i (gpo.task_step)
+                    r, term = task(actions[i], obs[i])
+                    o, trunc = None, False
                 self.elapsed[i] += 1
                 trunc = trunc or (limit is not None and self.elapsed[i] >= limit)
             rewards[i] = r
@@ -83,10 +92,11 @@ class LockstepEnvs:
                 terminated[i], truncated[i] = term, trunc
                 if final_obs is None:
                     final_obs = [None] * n
-                final_obs[i] = o
+                final_obs[i] = obs[i].copy() if o is None else o
                 o, _ = env.reset()
                 self.elapsed[i] = 0
-            obs[i] = o
+            if o is not None:
+                obs[i] = o
         return obs, rewards, terminated, truncated, {} if final_obs is None else {"final_obs": final_obs}
 
     # -- checkpointing ---------------------------------------------------------------------------

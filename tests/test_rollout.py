@@ -93,7 +93,7 @@ def test_each_observation_is_stored_as_the_policy_saw_it_with_per_step_statistic
     collector.close()
 
 
-@pytest.mark.parametrize("env_id,steps", [("Hopper-v5", 300), ("HalfCheetah-v5", 1100)])
+@pytest.mark.parametrize("env_id,steps", [("Hopper-v5", 300), ("Walker2d-v5", 300), ("HalfCheetah-v5", 1100)])
 def test_lockstep_envs_give_the_rollouts_of_gymnasiums_sync_vector_env_bit_for_bit(env_id, steps):
     """Terminations (Hopper falls) and the time limit (HalfCheetah's 1,000 steps) included."""
     from gpo.vector_env import make_vector_env
