@@ -3,12 +3,12 @@
 # population 2) from worktrees of both commits and compares every column of their curves and
 # member tables but wall time, bit for bit. Usage: compare-commits.sh OLD NEW [ENV=VALUE ...]
 # (ENV=VALUE: environment of OLD's runs only, e.g. OMP_NUM_THREADS=1). ALGOS="gpo ppo" picks
-# other algorithms (default: gpo single joint).
+# other algorithms (default: gpo single joint), TASK=Hopper-v5 another task.
 set -euo pipefail
 old=$1 new=$2; shift 2
 source "$(dirname "$0")/../two-worktrees.sh"
 two_worktrees "$old" "$new"
-args=(--env Walker2d-v5 --steps 8192 --population 2 --rounds 2 --seed 0)
+args=(--env "${TASK:-Walker2d-v5}" --steps 8192 --population 2 --rounds 2 --seed 0)
 for algo in ${ALGOS:-gpo single joint}; do
   (cd "$work/old" && env "$@" PYTHONPATH="$work/old" python -m bench.cli train --algo "$algo" "${args[@]}" \
      --out "$work/runs/old-$algo" >/dev/null 2>&1)
