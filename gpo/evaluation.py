@@ -11,6 +11,7 @@ import numpy as np
 
 from gpo.batched import StackedPolicies
 from gpo.policy import ActorCritic
+from gpo.vector_env import LockstepEnvs
 
 
 def evaluate(agent: ActorCritic, env: gym.Env, n_episodes: int, seed: int) -> tuple[list[float], int]:
@@ -33,9 +34,13 @@ def evaluate_together(
     seeds = [seeds] * k if isinstance(seeds, int) else list(seeds)
     policies = StackedPolicies(agents)
     low, high = envs[0].action_space.low, envs[0].action_space.high
+    # Each env stepped as LockstepEnvs steps it (gym.make's wrappers and gymnasium's per-step Python
+    # skipped where gpo.task_step applies, the same transitions); it resets an env whose episode
+    # ended, as an evaluation must.
+    steppers = [LockstepEnvs([lambda env=env: env]) for env in envs]
     returns: list[list[float]] = [[] for _ in range(k)]
     steps = [0] * k
-    obs = np.stack([env.reset(seed=s)[0] for env, s in zip(envs, seeds)])[:, None, :]  # (k, 1, O)
+    obs = np.stack([stepper.reset(seed=s)[0] for stepper, s in zip(steppers, seeds)])  # (k, 1, O)
     for _ in range(n_episodes):
         totals = [0.0] * k
         running = list(range(k))
@@ -43,13 +48,12 @@ def evaluate_together(
             actions = policies.mean_action(obs)  # all k: a finished agent's row is not used
             still = []
             for j in running:
-                action = np.clip(actions[j, 0], low, high)
-                obs[j, 0], reward, terminated, truncated, _ = envs[j].step(action)
-                totals[j] += float(reward)
+                action = np.clip(actions[j], low, high)
+                obs[j], reward, terminated, truncated, _ = steppers[j].step(action)
+                totals[j] += float(reward[0])
                 steps[j] += 1
-                if terminated or truncated:
-                    returns[j].append(totals[j])
-                    obs[j, 0] = envs[j].reset()[0]
+                if terminated[0] or truncated[0]:
+                    returns[j].append(totals[j])  # obs[j] is already the next episode's first
                 else:
                     still.append(j)
             running = still
