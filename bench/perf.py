@@ -9,7 +9,8 @@
         until 2026-11-26 (see ``env_sps``).
     python -m bench.perf stepping --env HalfCheetah-v5
         steps/s of one env through each layer, side by side: gymnasium's SyncVectorEnv, the env
-        gym.make returns (what ``env_sps`` measures), ``gpo.vector_env.LockstepEnvs`` and bare
+        gym.make returns (what ``env_sps`` measures), gymnasium's step of the unwrapped env,
+        ``gpo.vector_env.LockstepEnvs`` (``gpo.task_step``'s step where it applies) and bare
         ``mujoco.mj_step`` with the task's frame skip (the physical limit).
     python -m bench.perf peer --env HalfCheetah-v5 --steps 200000 --seeds 3
         trains this PPO and SB3's PPO with the same settings and prints both final returns.
@@ -204,6 +205,22 @@ def stepping(args: argparse.Namespace) -> dict:
     def lockstep(n):
         return vector_sps(make_vector_env(args.env, 1), n)
 
+    def unwrapped(n):  # gymnasium's own step of the unwrapped env: LockstepEnvs' before gpo.task_step
+        env = gym.make(args.env)
+        core, limit = env.unwrapped, env.spec.max_episode_steps
+        core.reset(seed=0)
+        elapsed = 0
+        start = time.perf_counter()
+        for action in drawn[:n]:
+            _, _, terminated, _, _ = core.step(action)
+            elapsed += 1
+            if terminated or elapsed == limit:
+                core.reset()
+                elapsed = 0
+        rate = n / (time.perf_counter() - start)
+        env.close()
+        return rate
+
     def physics(n):
         env = gym.make(args.env)
         env.reset(seed=0)
@@ -218,6 +235,7 @@ def stepping(args: argparse.Namespace) -> dict:
         "gymnasium_sync_vector_sps": gymnasium_vector,
         "env_sps": lambda n: env_sps(args.env, n),  # gym.make's env, the same actions
         "env_sampling_sps": lambda n: env_sps(args.env, n, sample_each_step=True),  # and sample() timed
+        "unwrapped_sps": unwrapped,
         "lockstep_sps": lockstep,
         "mj_step_sps": physics,
     }

@@ -37,10 +37,6 @@ from gymnasium.envs.mujoco.walker2d_v5 import Walker2dEnv
 
 Array = np.ndarray
 
-# NumPy's ufuncs called directly: np.sum and np.clip are Python wrappers around these.
-_add, _square, _less = np.add, np.square, np.less
-_clip = np._core.umath.clip
-
 
 class TaskStep:
     """HalfCheetah-v5's step: forward reward minus control cost, never terminated."""
@@ -80,7 +76,7 @@ class TaskStep:
         return (self.qpos[0] - x_before) / self.dt
 
     def control_cost(self, action: Array) -> float:
-        return self.ctrl_cost_weight * _add.reduce(_square(action))
+        return self.ctrl_cost_weight * np.add.reduce(np.square(action))  # np.sum's own call
 
     def __call__(self, action: Array, obs: Array) -> tuple[float, bool]:
         """One step: the observation written into ``obs``; (reward, terminated)."""
@@ -125,7 +121,8 @@ class HopperStep(TaskStep):
     def __call__(self, action: Array, obs: Array) -> tuple[float, bool]:
         x_velocity = self.simulate(action)
         obs[: self.split] = self.qpos[self.first :]
-        _clip(self.qvel, -10, 10, out=obs[self.split :])
+        velocity = obs[self.split :]  # np.clip(qvel, -10, 10) as two ufuncs, without its wrapper
+        np.minimum(np.maximum(self.qvel, -10.0, out=velocity), 10.0, out=velocity)
         healthy = self.is_healthy()
         rewards = self.forward_reward_weight * x_velocity + healthy * self.healthy_reward
         reward = rewards - self.control_cost(action)  # gymnasium's order: (forward + healthy) - cost
@@ -150,7 +147,7 @@ class Walker2dStep(HopperStep):
 
 def _all_between(low: float, x: Array, high: float) -> bool:
     """``np.all(np.logical_and(low < x, x < high))``; False where x is NaN, as there."""
-    return bool(_less(low, x).all() and _less(x, high).all())
+    return bool(np.less(low, x).all() and np.less(x, high).all())
 
 
 STEPS: tuple[type[TaskStep], ...] = (TaskStep, HopperStep, Walker2dStep)
