@@ -4,9 +4,10 @@ Why: a gymnasium MuJoCo step is the physics (``mj_step`` with the frame skip, th
 ``mj_rnePostConstraint``) plus some twenty small NumPy calls and attribute look-ups: the action's
 shape check, ``flatten`` and ``concatenate`` for the observation, ``np.clip`` of the velocities,
 ``state_vector`` and the healthy check (computed twice a step), the reward's ``np.sum``, the info
-dict. Interleaved on the AVX-512 machine (2026-11-26, best of 40 × 1,000 random actions), the
-unwrapped Hopper-v5 stepped in 147 µs, the physics alone in 103 and this module's step in 113.
-``python -m bench.perf stepping`` measures it for any task.
+dict. ``python -m bench.perf stepping`` on the AVX-512 machine (2026-11-26, best of 25
+alternating rounds, ``results/perf/stepping-task-step-2026-11-26.json``): LockstepEnvs with this
+module's step against gymnasium's own step of the unwrapped env, HalfCheetah-v5 43 against 48 µs
+a step (bare ``mj_step`` 37), Hopper-v5 108 against 126 (95), Walker2d-v5 143 against 155 (130).
 
 What: a :class:`TaskStep` does gymnasium's step with the same IEEE operations in the same order
 (``x_velocity = (x_after - x_before) / dt``, ``reward = (forward + healthy) - ctrl_cost``, the
