@@ -31,6 +31,7 @@ from gpo.nn import MLP, TrainingPasses
 from gpo.optim import Adam, stacked_minibatches
 from gpo.policy import ActorCritic
 from gpo.selector import Selector
+from gpo.vector_env import writing_step
 
 Array = np.ndarray
 ESTIMATORS = ("picked_parent", "monte_carlo")
@@ -216,11 +217,13 @@ def collect_states_together(envs: Sequence[gym.vector.VectorEnv], obs: Array, ac
     (``obs`` (k, N, O) is updated in place); the raw states visited, (k, T·N, O)."""
     low, high = envs[0].single_action_space.low, envs[0].single_action_space.high
     states = np.empty((len(envs), n_steps, *obs.shape[1:]))
+    steppers = [writing_step(env) for env in envs]
+    rewards = np.empty(obs.shape[1])  # not kept: imitation needs only the states
     for t in range(n_steps):
         states[:, t] = obs
-        actions = np.clip(act(obs), low, high)
-        for j, env in enumerate(envs):
-            obs[j] = env.step(actions[j])[0]
+        actions = np.minimum(np.maximum(act(obs), low), high)  # np.clip's arithmetic
+        for j, step_into in enumerate(steppers):
+            step_into(actions[j], obs[j], rewards)
     return states.reshape(len(envs), -1, obs.shape[-1])
 
 

@@ -41,6 +41,7 @@ def evaluate_together(
     returns: list[list[float]] = [[] for _ in range(k)]
     steps = [0] * k
     obs = np.stack([stepper.reset(seed=s)[0] for stepper, s in zip(steppers, seeds)])  # (k, 1, O)
+    reward = np.empty(1)  # each step's reward, written by the stepper
     for _ in range(n_episodes):
         totals = [0.0] * k
         running = list(range(k))
@@ -48,11 +49,11 @@ def evaluate_together(
             actions = policies.mean_action(obs)  # all k: a finished agent's row is not used
             still = []
             for j in running:
-                action = np.clip(actions[j], low, high)
-                obs[j], reward, terminated, truncated, _ = steppers[j].step(action)
+                action = np.minimum(np.maximum(actions[j], low), high)  # np.clip's arithmetic
+                ended = steppers[j].step_into(action, obs[j], reward)
                 totals[j] += float(reward[0])
                 steps[j] += 1
-                if terminated[0] or truncated[0]:
+                if ended:
                     returns[j].append(totals[j])  # obs[j] is already the next episode's first
                 else:
                     still.append(j)

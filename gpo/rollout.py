@@ -29,7 +29,7 @@ import numpy as np
 from gpo.batched import StackedPolicies
 from gpo.distributions import log_prob_value
 from gpo.policy import ActorCritic
-from gpo.vector_env import LockstepEnvs, make_vector_env
+from gpo.vector_env import LockstepEnvs, make_vector_env, writing_step
 
 __all__ = ["Rollout", "RolloutCollector", "collect_together", "make_vector_env"]
 
@@ -115,8 +115,8 @@ def collect_together(
     actions = np.empty((k, n_steps, N, A))
     means = np.empty_like(actions)
     rewards = np.empty((k, n_steps, N))
-    terminated = np.empty((k, n_steps, N), dtype=bool)
-    truncated = np.empty((k, n_steps, N), dtype=bool)
+    terminated = np.zeros((k, n_steps, N), dtype=bool)  # written only where an episode ended
+    truncated = np.zeros((k, n_steps, N), dtype=bool)
     # Exploration noise for the whole rollout at once, from each member's own stream: a = μ + σ ε.
     noise = np.stack(
         [rng.standard_normal((n_steps, N, A)) * np.exp(agent.log_std) for rng, agent in zip(rngs, agents)]
@@ -129,8 +129,7 @@ def collect_together(
     obs = np.stack([c.obs for c in collectors])  # (k, N, O)
     episode_return = np.stack([c.episode_return for c in collectors])  # (k, N)
     episode_length = np.stack([c.episode_length for c in collectors])
-    infos: list[dict] = [{}] * k
-    member_envs = [c.envs for c in collectors]
+    steppers = [writing_step(c.envs) for c in collectors]
     finals: list[tuple[int, int, int, Array]] = []  # (member, step, env, final observation)
     for t in range(n_steps):
         raw_obs[:, t] = obs
@@ -138,21 +137,21 @@ def collect_together(
         norm_obs[:, t] = normalize(obs)
         means[:, t] = policies.mean(norm_obs[:, t])
         clipped = np.minimum(np.maximum(means[:, t] + noise[:, t], low), high)
-        for j, envs in enumerate(member_envs):
-            obs[j], rewards[j, t], terminated[j, t], truncated[j, t], infos[j] = envs.step(clipped[j])
-        episode_return += rewards[:, t]
+        step_rewards = rewards[:, t]  # (k, N), a view the envs write into
+        ended = []
+        for j, step_into in enumerate(steppers):
+            for i, term, trunc, final in step_into(clipped[j], obs[j], step_rewards[j]):
+                terminated[j, t, i], truncated[j, t, i] = term, trunc
+                ended.append((j, i, final))
+        episode_return += step_rewards
         episode_length += 1
-        # SAME_STEP vector envs put final_obs in info only when an episode ended: a cheap test
-        if any("final_obs" in info for info in infos):
-            done = terminated[:, t] | truncated[:, t]
-            for j, i in zip(*np.nonzero(done)):
-                final = infos[j]["final_obs"][i]
-                finals.append((j, t, i, final))
-                next_norm_obs[j, t, i] = normalize.one(j, final)
-                returns[j].append(float(episode_return[j, i]))
-                lengths[j].append(int(episode_length[j, i]))
-            episode_return[done] = 0.0
-            episode_length[done] = 0
+        for j, i, final in ended:
+            finals.append((j, t, i, final))
+            next_norm_obs[j, t, i] = normalize.one(j, final)
+            returns[j].append(float(episode_return[j, i]))
+            lengths[j].append(int(episode_length[j, i]))
+            episode_return[j, i] = 0.0
+            episode_length[j, i] = 0
     # Bookkeeping left out of the loop, same numbers: s_{t+1} is the next step's s_t except where
     # an episode ended, and a = μ + σ ε elementwise as the loop formed it.
     next_raw_obs[:, :-1] = raw_obs[:, 1:]

@@ -103,3 +103,22 @@ def test_a_wrong_action_shape_is_refused_as_gymnasium_refuses_it():
     with pytest.raises(ValueError, match="Action dimension mismatch"):
         task_step(env)(np.zeros(5), np.empty(17))
     env.close()
+
+
+@pytest.mark.parametrize("env_id", ["HalfCheetah-v5", "Hopper-v5"])
+def test_the_control_cost_is_gymnasiums_bit_for_bit_at_any_magnitude(env_id):
+    """The control cost adds the squares as Python floats in NumPy's order (fewer than 8 actions);
+    mixed magnitudes make any other order of the additions round differently."""
+    env = gym.make(env_id, ctrl_cost_weight=0.37).unwrapped
+    step = task_step(env)
+    rng = np.random.default_rng(3)
+    n = env.action_space.shape[0]
+    for _ in range(5000):
+        action = rng.uniform(-1.5, 1.5, n) * 10.0 ** rng.integers(-8, 9, n)
+        assert bits(step.control_cost(action)) == bits(env.control_cost(action))
+    assert bits(step.control_cost(np.full(n, -0.0))) == bits(env.control_cost(np.full(n, -0.0)))
+    step.action_shape = (12,)  # 8 or more: NumPy sums pairwise, and so does the fallback
+    for _ in range(200):
+        action = rng.uniform(-1.5, 1.5, 12) * 10.0 ** rng.integers(-8, 9, 12)
+        assert bits(step.control_cost(action)) == bits(0.37 * np.sum(np.square(action)))
+    env.close()
