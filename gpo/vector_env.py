@@ -15,6 +15,10 @@ applied here, exactly as ``TimeLimit`` does (truncated once the episode reaches
 as it is. A test checks that both give bit-identical rollouts. Where the unwrapped env is one of
 gymnasium's v5 HalfCheetah, Hopper or Walker2d (or a Hilly variant), its step is
 ``gpo.task_step``'s: gymnasium's arithmetic without its per-step Python, the same bits.
+
+A rollout steps with :meth:`LockstepEnvs.step_into`, which writes observations and rewards into
+the rollout's own arrays and reports only the episodes that ended; :meth:`LockstepEnvs.step` is
+the gymnasium-shaped form of it. :func:`writing_step` gives the same for gymnasium's own vector envs.
 """
 
 from __future__ import annotations
