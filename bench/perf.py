@@ -605,8 +605,10 @@ def costs(args: argparse.Namespace) -> dict:
     limit_threads()
     from bench.cost import KINDS
     from bench.envs import env_kwargs_for  # noqa: F401  (registers the Hilly tasks)
+    from bench.results import cpu_record, git_commit
 
     tasks = args.env or suite_tasks()
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     table: dict = {"train": {kind: {} for kind in KINDS}, "crossover": {}, "evaluation": {}, "obs_dims": {}}
     for task in tasks:
         measured = step_costs(task, args.steps)
@@ -621,6 +623,10 @@ def costs(args: argparse.Namespace) -> dict:
         steps=args.steps,
         threads=1,
         unit="core-seconds per env step",
+        # Where and when: step costs move with the code and the machine (README, Performance).
+        measured=f"{start} to {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}",
+        commit=git_commit(),
+        cpu=cpu_record()["model"],
     )
     if args.out:
         from bench.results import write_json
