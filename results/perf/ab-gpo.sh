@@ -8,9 +8,7 @@ set -euo pipefail
 old=$1 new=$2 rounds=${3:-4}
 source "$(dirname "$0")/../two-worktrees.sh"
 two_worktrees "$old" "$new"
-for r in $(seq "$rounds"); do
-  for side in old new; do
-    (cd "$work" && PYTHONPATH="$work/$side" python - "$side" "$r" 2>/dev/null <<'PY'
+alternate "$rounds" <<'PY'
 import json
 import sys
 import time
@@ -28,6 +26,3 @@ row = {"side": side, "round": r, "env_steps": run.env_steps, "cpu_us_per_step": 
        "wall_us_per_step": round(wall / run.env_steps * 1e6, 2)}
 print(json.dumps(row), flush=True)
 PY
-    )
-  done
-done

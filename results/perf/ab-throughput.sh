@@ -7,9 +7,7 @@ set -euo pipefail
 old=$1 new=$2 rounds=${3:-6}
 source "$(dirname "$0")/../two-worktrees.sh"
 two_worktrees "$old" "$new"
-for r in $(seq "$rounds"); do
-  for side in old new; do
-    (cd "$work" && PYTHONPATH="$work/$side" python - "$side" "$r" 2>/dev/null <<'PY'
+alternate "$rounds" <<'PY'
 import json
 import sys
 import time
@@ -41,6 +39,3 @@ for name, config in (("clip", PPOConfig()), ("kl_penalty", PPOConfig.kl_penalty(
     row[f"update_{name}_seconds"] = round(min(times), 4)
 print(json.dumps(row))
 PY
-    )
-  done
-done
