@@ -41,6 +41,14 @@
     python -m bench.perf collection --env HalfCheetah-v5
         seconds per step of one policy's rollout collection with the env stubbed out (a fixed
         observation, no episode ends): what collecting adds to the env's own cost.
+    python -m bench.perf floor --env HalfCheetah-v5
+        the arithmetic no float64 NumPy implementation of the learners can skip, timed against the
+        bare env in alternating rounds: the matmuls and tanh of the forward and backward passes of
+        μ and V on the learner's batches (clipped PPO: 320 minibatches of 64 per 2,048 steps; the
+        GPO paper's KL-PPO: 10 passes over 2,048) and of the policy's forward pass on each step's
+        observation (GPO: 8 members stacked). Prints each one's µs per env step and the ceiling
+        on ours/env that it leaves, were everything else (biases, slopes, the loss, Adam, GAE, the
+        normaliser, Python, GPO's crossover) free: env / (env + floor).
     python -m bench.perf costs [--env TASK ...] [--out bench/data/step-costs.json]
         core-seconds per env step of each kind of training (GPO's population in lockstep, Joint,
         plain PPO-KL, clipped PPO, A2C), of GPO's crossover and of evaluation, on every task of
@@ -549,6 +557,96 @@ def profile(args: argparse.Namespace) -> dict:
     }
 
 
+def pass_arithmetic(sizes: tuple[int, ...], rows: int, members: int = 0, backward: bool = True):
+    """A closure doing only the matmuls and tanh of an MLP pass on ``rows`` inputs (``members``
+    networks stacked, if > 0), into arrays allocated once: the forward pass's x @ W and tanh of
+    each hidden layer; with ``backward``, each layer's xᵀ @ dy and, below the top, dy @ Wᵀ. What
+    ``gpo.nn.MLP``'s passes do besides (biases, the tanh slope, allocation) is left out. The tanh is
+    the one the code uses there: torch's kernel for training passes, NumPy's for inference (a
+    step's few states, where its per-call cost is lower; ``gpo.nn``)."""
+    from gpo.nn import tanh_
+
+    def np_tanh_(x: np.ndarray) -> None:
+        np.tanh(x, out=x)
+
+    tanh = tanh_ if backward else np_tanh_
+
+    rng = np.random.default_rng(0)
+    lead = (members,) if members else ()
+    weights = [0.1 * rng.standard_normal((*lead, i, o)) for i, o in zip(sizes[:-1], sizes[1:])]
+    xs = [rng.standard_normal((*lead, rows, s)) for s in sizes]
+    dys = [rng.standard_normal((*lead, rows, s)) for s in sizes]
+    grads = [np.empty_like(w) for w in weights]
+    last = len(weights) - 1
+
+    def run() -> None:
+        for k, w in enumerate(weights):
+            np.matmul(xs[k], w, out=xs[k + 1])
+            if k < last:
+                tanh(xs[k + 1])
+        if backward:
+            for k in range(last, -1, -1):
+                np.matmul(np.swapaxes(xs[k], -1, -2), dys[k + 1], out=grads[k])
+                if k:
+                    np.matmul(dys[k + 1], np.swapaxes(weights[k], -1, -2), out=dys[k])
+
+    return run
+
+
+def best_seconds(run, calls: int, repeats: int = 5) -> float:
+    """Seconds per call of ``run``: the fastest of ``repeats`` means over ``calls`` calls."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            run()
+        best = min(best, (time.perf_counter() - start) / calls)
+    return best
+
+
+def floor(args: argparse.Namespace) -> dict:
+    from gpo.gpo import GPOConfig
+
+    limit_threads()
+    env = gym.make(args.env)
+    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    env.close()
+    policy = PolicyConfig()
+    pi, vf = (obs_dim, *policy.hidden, act_dim), (obs_dim, *policy.value_hidden, 1)
+    learners = {"clipped_ppo": PPOConfig(), "gpo_kl_ppo": PPOConfig.kl_penalty()}
+    gpo = GPOConfig(args.env, 184_320, population=args.population, rounds=3)  # gpo-overhead's budget
+    mutation_share = gpo.mutation_steps_per_policy / gpo.steps_per_policy
+    samples: dict[str, list[float]] = {"env_us": []}
+    for _ in range(args.rounds):  # alternate, so drifts in machine load hit all of them alike
+        samples["env_us"].append(1e6 / env_sps(args.env, args.env_steps))
+        for name, cfg in learners.items():
+            batch = cfg.n_envs * cfg.n_steps
+            rows = batch // cfg.n_minibatches
+            passes_per_step = cfg.n_epochs * cfg.n_minibatches / batch
+            calls = max(3, 20_000 // rows)
+            seconds = sum(best_seconds(pass_arithmetic(s, rows), calls) for s in (pi, vf))
+            samples.setdefault(f"{name}_training_us", []).append(1e6 * seconds * passes_per_step)
+        one = best_seconds(pass_arithmetic(pi, 1, backward=False), 2000)
+        stacked = best_seconds(pass_arithmetic(pi, 1, args.population, backward=False), 2000)
+        samples.setdefault("clipped_ppo_inference_us", []).append(1e6 * one)
+        samples.setdefault("gpo_kl_ppo_inference_us", []).append(1e6 * stacked / args.population)
+    result = {k: round(statistics.median(v), 2) for k, v in samples.items()}
+    env_us = result["env_us"]
+    for name, share in (("clipped_ppo", 1.0), ("gpo_kl_ppo", mutation_share)):
+        floor_us = share * (result[f"{name}_training_us"] + result[f"{name}_inference_us"])
+        result[f"{name}_floor_us"] = round(floor_us, 2)
+        result[f"{name}_ceiling_over_env"] = round(env_us / (env_us + floor_us), 3)
+    result.update(
+        env=args.env,
+        population=args.population,
+        gpo_mutation_share=round(mutation_share, 4),
+        rounds=args.rounds,
+        threads=1,
+        training_dtype="float64",
+    )
+    return result
+
+
 def suite_tasks() -> list[str]:
     from bench.suite import load_suite, shipped
 
@@ -681,6 +779,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--env", default="HalfCheetah-v5")
     p.add_argument("--steps", type=int, default=2048)
     p.add_argument("--rounds", type=int, default=7)
+    p = sub.add_parser("floor", help="the learners' unavoidable float64 arithmetic against the env")
+    p.add_argument("--env", default="HalfCheetah-v5")
+    p.add_argument("--population", type=int, default=8)
+    p.add_argument("--env-steps", type=int, default=20000, help="bare env steps per measurement")
+    p.add_argument("--rounds", type=int, default=5)
     p = sub.add_parser("costs", help="core-seconds per env step of each kind, per task (bench.cost)")
     p.add_argument("--env", action="append", help="a task (repeatable); default: every suite's tasks")
     p.add_argument("--steps", type=int, default=8192, help="steps per member measured")
@@ -706,6 +809,7 @@ def main(argv: list[str] | None = None) -> int:
         "policy-stepping": policy_stepping,
         "joint-scaling": joint_scaling,
         "collection": collection,
+        "floor": floor,
     }
     result = commands[args.command](args)
     print(json.dumps(result), flush=True)
