@@ -13,7 +13,11 @@ learner in lockstep: GPO's mutation, Single), ``joint`` (one policy, m environme
 date); a task it did not measure is priced as the measured task nearest in observation size,
 and the estimate says so. Evaluation steps are counted as full episodes (the task's time limit):
 learned policies mostly reach it, so the estimate errs on the high side for early terminations.
-README's Performance section says how the model was checked against measured runs.
+Runs with float32 training passes (``training_dtype``) are priced as float64 ones, on purpose:
+lite's 12 runs of seed 0 took 0.428 core-hours with float32 passes (1e7882b) and 0.421 and 0.428
+in float64 (ff490cc, 577f925), each measured against the same baseline on the same kind of machine
+(results/perf/lite-core-hours-*.json), so a float32 table would move no estimate beyond the
+model's own noise. README's Performance section says how the model was checked against measured runs.
 """
 
 from __future__ import annotations
