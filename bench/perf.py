@@ -75,6 +75,9 @@ from gpo.ppo import PPOConfig
 from gpo.trainer import EVAL_SEED_OFFSET, TrainConfig, Trainer
 
 PEER_EVAL_EPISODES = 10
+# gpo-overhead's default budget: 3 rounds on 184,320 steps per policy keep the paper's share of
+# crossover samples (11 crossovers x 5,120 steps in 1M per policy = 5.6%) at a fifth of the run time.
+OVERHEAD_STEPS_PER_POLICY, OVERHEAD_ROUNDS = 184_320, 3
 
 
 def limit_threads() -> None:
@@ -614,7 +617,7 @@ def floor(args: argparse.Namespace) -> dict:
     policy = PolicyConfig()
     pi, vf = (obs_dim, *policy.hidden, act_dim), (obs_dim, *policy.value_hidden, 1)
     learners = {"clipped_ppo": PPOConfig(), "gpo_kl_ppo": PPOConfig.kl_penalty()}
-    gpo = GPOConfig(args.env, 184_320, population=args.population, rounds=3)  # gpo-overhead's budget
+    gpo = GPOConfig(args.env, OVERHEAD_STEPS_PER_POLICY, population=args.population, rounds=OVERHEAD_ROUNDS)
     mutation_share = gpo.mutation_steps_per_policy / gpo.steps_per_policy
     samples: dict[str, list[float]] = {"env_us": []}
     for _ in range(args.rounds):  # alternate, so drifts in machine load hit all of them alike
@@ -753,10 +756,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("gpo-overhead", help="GPO vs Single steps/s on the same budget")
     p.add_argument("--env", default="HalfCheetah-v5")
     p.add_argument("--population", type=int, default=8)
-    # 3 rounds on 184,320 steps per policy keep the paper's share of crossover samples
-    # (11 crossovers x 5,120 steps in 1M per policy = 5.6%) at a fifth of the run time.
-    p.add_argument("--steps-per-policy", type=int, default=184_320)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--steps-per-policy", type=int, default=OVERHEAD_STEPS_PER_POLICY)
+    p.add_argument("--rounds", type=int, default=OVERHEAD_ROUNDS)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--env-steps", type=int, default=20000, help="bare env steps per measurement")
     p.add_argument("--training-dtype", choices=TRAINING_DTYPES, default="float64", help="learners' passes")

@@ -21,14 +21,11 @@ import time
 
 import gymnasium as gym
 import numpy as np
-import torch
-from threadpoolctl import threadpool_limits
 
-from bench.perf import ours_sps
+from bench.perf import limit_threads, ours_sps  # cc9480a has both, with the same bodies
 from gpo.gpo import GPO, GPOConfig
 
-torch.set_num_threads(1)
-threadpool_limits(1)
+limit_threads()
 side, r = sys.argv[1], int(sys.argv[2])
 ENV = "HalfCheetah-v5"
 
