@@ -795,6 +795,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("steps", "env_steps", "rounds", "seeds", "population", "steps_per_policy", "repeats"):
         if min(np.atleast_1d(getattr(args, name, 1))) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.command in ("gpo-overhead", "profile", "floor") and args.population < 2:
+        parser.error(f"--population must be >= 2 (GPO's selection pairs its members), got {args.population}")
     from bench.envs import env_kwargs_for  # noqa: F401  (registers the Hilly tasks)
 
     for task in np.atleast_1d(getattr(args, "env", None) or []):

@@ -5,7 +5,7 @@
 # process (a cloud machine's stolen time is not counted) and in wall seconds.
 # Usage: results/perf/ab-gpo.sh OLD NEW [ROUNDS]   (prints one JSON line per run)
 set -euo pipefail
-old=$1 new=$2 rounds=${3:-4}
+old=${1:?usage: results/perf/ab-gpo.sh OLD NEW [ROUNDS]} new=${2:?usage: results/perf/ab-gpo.sh OLD NEW [ROUNDS]} rounds=${3:-4}
 source "$(dirname "$0")/../two-worktrees.sh"
 two_worktrees "$old" "$new"
 alternate "$rounds" <<'PY'

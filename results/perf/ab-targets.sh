@@ -9,7 +9,7 @@
 # Prints one JSON line per process: steps/s by wall time and CPU µs per env step by process time.
 # Usage: results/perf/ab-targets.sh OLD NEW [ROUNDS]
 set -euo pipefail
-old=$1 new=$2 rounds=${3:-4}
+old=${1:?usage: results/perf/ab-targets.sh OLD NEW [ROUNDS]} new=${2:?usage: results/perf/ab-targets.sh OLD NEW [ROUNDS]} rounds=${3:-4}
 source "$(dirname "$0")/../two-worktrees.sh"
 two_worktrees "$old" "$new"
 alternate "$rounds" <<'PY'

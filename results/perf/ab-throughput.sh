@@ -4,7 +4,7 @@
 # one PPO update of each objective on the same synthetic 2,048-step batch (best of 5, seconds).
 # Usage: results/perf/ab-throughput.sh OLD NEW [ROUNDS]   (prints one JSON line per measurement)
 set -euo pipefail
-old=$1 new=$2 rounds=${3:-6}
+old=${1:?usage: results/perf/ab-throughput.sh OLD NEW [ROUNDS]} new=${2:?usage: results/perf/ab-throughput.sh OLD NEW [ROUNDS]} rounds=${3:-6}
 source "$(dirname "$0")/../two-worktrees.sh"
 two_worktrees "$old" "$new"
 alternate "$rounds" <<'PY'
