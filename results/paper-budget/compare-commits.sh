@@ -5,7 +5,7 @@
 # (ENV=VALUE: environment of OLD's runs only, e.g. OMP_NUM_THREADS=1). ALGOS="gpo ppo" picks
 # other algorithms (default: gpo single joint), TASK=Hopper-v5 another task.
 set -euo pipefail
-old=$1 new=$2; shift 2
+old=${1:?usage: results/paper-budget/compare-commits.sh OLD NEW [ENV=VALUE ...]} new=${2:?usage: results/paper-budget/compare-commits.sh OLD NEW [ENV=VALUE ...]}; shift 2
 source "$(dirname "$0")/../two-worktrees.sh"
 two_worktrees "$old" "$new"
 args=(--env "${TASK:-Walker2d-v5}" --steps 8192 --population 2 --rounds 2 --seed 0)
