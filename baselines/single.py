@@ -9,14 +9,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 
-from gpo.a2c import A2CConfig
-from gpo.curves import population_row
-from gpo.parallel import TaskPool, groups, single_threaded
-from gpo.policy import PolicyConfig
-from gpo.ppo import PPOConfig
-from gpo.progress import emit_from_workers
-from gpo.seeding import derive_seed
-from gpo.trainer import Checkpointer, TrainConfig, train_policies
+from gpo.core.a2c import A2CConfig
+from gpo.core.curves import population_row
+from gpo.core.parallel import TaskPool, groups, single_threaded
+from gpo.core.policy import PolicyConfig
+from gpo.core.ppo import PPOConfig
+from gpo.core.progress import emit_from_workers
+from gpo.core.seeding import derive_seed
+from gpo.core.trainer import Checkpointer, TrainConfig, train_policies
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class SingleConfig:
     learner: PPOConfig | A2CConfig = field(default_factory=PPOConfig.kl_penalty)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     workers: int = 1
-    eval_every_steps: int = 20_480  # per policy; see gpo.trainer.TrainConfig
+    eval_every_steps: int = 20_480  # per policy; see gpo.core.trainer.TrainConfig
     eval_episodes: int = 5
     env_kwargs: dict = field(default_factory=dict)
 
@@ -65,7 +65,7 @@ def run_single(config: SingleConfig, checkpointer: Checkpointer | None = None) -
     single_threaded()
     pool = TaskPool(config.workers)
     try:
-        # Each worker trains its members in lockstep, their networks batched (gpo.batched).
+        # Each worker trains its members in lockstep, their networks batched (gpo.core.batched).
         tasks = [
             ([config.member_config(s) for s in slots], checkpointer, [f"member{s}" for s in slots])
             for slots in groups(config.population, config.workers)

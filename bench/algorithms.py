@@ -12,14 +12,14 @@ from typing import Any
 
 from baselines.single import SingleConfig, joint_config
 from bench.envs import env_kwargs_for
-from gpo.a2c import A2CConfig
+from gpo.core.a2c import A2CConfig
+from gpo.core.policy import PolicyConfig
+from gpo.core.ppo import PPOConfig
+from gpo.core.trainer import TrainConfig
 from gpo.crossover import CrossoverConfig
 from gpo.data_sharing import DataSharingConfig
 from gpo.gpo import GPOConfig
-from gpo.policy import PolicyConfig
-from gpo.ppo import PPOConfig
 from gpo.selection import SelectionConfig
-from gpo.trainer import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,8 @@ def build_run(
 
     ``env_kwargs`` default to what the environment needs for this seed (a Hilly task's course).
     Every algorithm evaluates ``eval_episodes`` deterministic episodes after each
-    ``eval_every_steps`` per-policy env steps (``gpo.trainer.TrainConfig``). ``training_dtype``
-    is the precision of every learner's passes (``gpo.policy.PolicyConfig``).
+    ``eval_every_steps`` per-policy env steps (``gpo.core.trainer.TrainConfig``). ``training_dtype``
+    is the precision of every learner's passes (``gpo.core.policy.PolicyConfig``).
     """
     if algo not in BUILDERS:
         raise ValueError(f"unknown algorithm {algo!r}; accepted: {', '.join(ALGORITHMS)}")

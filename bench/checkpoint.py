@@ -54,7 +54,7 @@ def to_numpy(value):
 
 
 class TorchCheckpointer:
-    """The ``gpo.trainer.Checkpointer`` of the harness (picklable: it travels to workers)."""
+    """The ``gpo.core.trainer.Checkpointer`` of the harness (picklable: it travels to workers)."""
 
     def __init__(self, folder: Path, fingerprint: str, every_seconds: float | None = None):
         self.folder, self.fingerprint = Path(folder), fingerprint

@@ -13,7 +13,7 @@ from typer.exceptions import TyperException
 
 from bench.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS
 from bench.results import CorruptRun, is_done
-from gpo.policy import TRAINING_DTYPES
+from gpo.core.policy import TRAINING_DTYPES
 
 app = typer.Typer(
     help="Seeded GPO and baseline runs on gymnasium's MuJoCo tasks.",

@@ -62,7 +62,7 @@ class StepCosts:
 
 
 def _kind(spec: RunSpec) -> str:
-    from gpo.a2c import A2CConfig
+    from gpo.core.a2c import A2CConfig
 
     config = spec.config
     if isinstance(config.learner, A2CConfig):
@@ -81,7 +81,7 @@ def _evaluations(budget: int, every: int) -> int:
 
 def gpo_evaluations_per_member(config) -> int:
     """How often GPO evaluates each member: the schedule's points within phases (a phase's end
-    standing in for a point it follows by less than the interval, as ``gpo.trainer`` decides)
+    standing in for a point it follows by less than the interval, as ``gpo.core.trainer`` decides)
     and every phase's end."""
     every, size = config.eval_every_steps, config.learner.n_steps * config.learner.n_envs
     count = config.rounds

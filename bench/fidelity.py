@@ -36,10 +36,10 @@ import numpy as np
 import pandas as pd
 
 from bench.algorithms import build_run
+from gpo.core.parallel import TaskPool, single_threaded
 from gpo.crossover import crossover
 from gpo.gpo import GPO, GPOConfig
 from gpo.mutation import mutate
-from gpo.parallel import TaskPool, single_threaded
 
 LITE = {"steps_per_policy": 150_000, "population": 4, "rounds": 6}  # bench/suites/lite.toml
 

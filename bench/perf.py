@@ -10,7 +10,7 @@
     python -m bench.perf stepping --env HalfCheetah-v5
         steps/s of one env through each layer, side by side: gymnasium's SyncVectorEnv, the env
         gym.make returns (what ``env_sps`` measures), gymnasium's step of the unwrapped env,
-        ``gpo.vector_env.LockstepEnvs`` (``gpo.task_step``'s step where it applies) and bare
+        ``gpo.core.vector_env.LockstepEnvs`` (``gpo.core.task_step``'s step where it applies) and bare
         ``mujoco.mj_step`` with the task's frame skip (the physical limit).
     python -m bench.perf peer --env HalfCheetah-v5 --steps 200000 --seeds 3
         trains this PPO and SB3's PPO with the same settings and prints both final returns.
@@ -69,10 +69,10 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from gpo.evaluation import evaluate
-from gpo.policy import TRAINING_DTYPES, PolicyConfig
-from gpo.ppo import PPOConfig
-from gpo.trainer import EVAL_SEED_OFFSET, TrainConfig, Trainer
+from gpo.core.evaluation import evaluate
+from gpo.core.policy import TRAINING_DTYPES, PolicyConfig
+from gpo.core.ppo import PPOConfig
+from gpo.core.trainer import EVAL_SEED_OFFSET, TrainConfig, Trainer
 
 PEER_EVAL_EPISODES = 10
 # gpo-overhead's default budget: 3 rounds on 184,320 steps per policy keep the paper's share of
@@ -196,7 +196,7 @@ def stepping(args: argparse.Namespace) -> dict:
     step HalfCheetah-v5 measurably cheaper than random ones)."""
     import mujoco
 
-    from gpo.vector_env import make_vector_env
+    from gpo.core.vector_env import make_vector_env
 
     probe = gym.make(args.env)
     drawn = random_actions(probe.action_space, args.env_steps, seed=0)  # env_sps(seed=0)'s actions
@@ -216,7 +216,7 @@ def stepping(args: argparse.Namespace) -> dict:
     def lockstep(n):
         return vector_sps(make_vector_env(args.env, 1), n)
 
-    def unwrapped(n):  # gymnasium's own step of the unwrapped env: LockstepEnvs' before gpo.task_step
+    def unwrapped(n):  # gymnasium's own step of the unwrapped env: LockstepEnvs' before gpo.core.task_step
         env = gym.make(args.env)
         core, limit = env.unwrapped, env.spec.max_episode_steps
         core.reset(seed=0)
@@ -328,8 +328,8 @@ class _StubEnvs:
 def collection(args: argparse.Namespace) -> dict:
     """Seconds per step of ``collect_together`` for one policy (PPO's collection) with the env
     stubbed out: the normaliser, the forward pass, the noise, clipping and the bookkeeping."""
-    from gpo.policy import ActorCritic
-    from gpo.rollout import RolloutCollector
+    from gpo.core.policy import ActorCritic
+    from gpo.core.rollout import RolloutCollector
 
     limit_threads()
     collector = RolloutCollector(_StubEnvs(args.env), seed=0)
@@ -564,10 +564,10 @@ def pass_arithmetic(sizes: tuple[int, ...], rows: int, members: int = 0, backwar
     """A closure doing only the matmuls and tanh of an MLP pass on ``rows`` inputs (``members``
     networks stacked, if > 0), into arrays allocated once: the forward pass's x @ W and tanh of
     each hidden layer; with ``backward``, each layer's xᵀ @ dy and, below the top, dy @ Wᵀ. What
-    ``gpo.nn.MLP``'s passes do besides (biases, the tanh slope, allocation) is left out. The tanh is
+    ``gpo.core.nn.MLP``'s passes do besides (biases, the tanh slope, allocation) is left out. The tanh is
     the one the code uses there: torch's kernel for training passes, NumPy's for inference (a
-    step's few states, where its per-call cost is lower; ``gpo.nn``)."""
-    from gpo.nn import tanh_
+    step's few states, where its per-call cost is lower; ``gpo.core.nn``)."""
+    from gpo.core.nn import tanh_
 
     def np_tanh_(x: np.ndarray) -> None:
         np.tanh(x, out=x)
@@ -659,10 +659,10 @@ def suite_tasks() -> list[str]:
 def step_costs(task: str, steps: int) -> dict:
     """Core-seconds per env step on ``task``, each kind measured on its own, one thread."""
     from baselines.single import SingleConfig, joint_config
-    from gpo.a2c import A2CConfig
-    from gpo.evaluation import evaluate_together
+    from gpo.core.a2c import A2CConfig
+    from gpo.core.evaluation import evaluate_together
+    from gpo.core.parallel import TaskPool
     from gpo.gpo import GPO, GPOConfig
-    from gpo.parallel import TaskPool
     from gpo.population import Member
 
     m = 4

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from bench.results import atomic_write
-from gpo.policy import ActorCritic, PolicyConfig
+from gpo.core.policy import ActorCritic, PolicyConfig
 
 POLICIES_FILE = "policies.pt"
 FORMAT = 1

@@ -1,7 +1,7 @@
 """Progress you can see: a heartbeat file per running run, the live display of ``run`` and
 ``train``, and optional TensorBoard scalars.
 
-- ``Heartbeat`` listens to the algorithm's ``gpo.progress`` reports and rewrites the run's
+- ``Heartbeat`` listens to the algorithm's ``gpo.core.progress`` reports and rewrites the run's
   ``progress.json`` atomically every ``GPO_BENCH_HEARTBEAT_SECONDS`` (default 5) from a background
   thread: env steps done and budget, steps/s over the last minute, latest training and
   evaluation return, time, host, pid and job id. ``status`` reads it (local or SLURM: the file is
@@ -52,7 +52,7 @@ def tensorboard_requested() -> bool:
 
 
 class Heartbeat:
-    """A ``gpo.progress`` sink that keeps the run's ``progress.json`` fresh."""
+    """A ``gpo.core.progress`` sink that keeps the run's ``progress.json`` fresh."""
 
     def __init__(
         self,

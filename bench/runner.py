@@ -39,10 +39,10 @@ from bench.results import (
     write_json,
     write_parquet,
 )
+from gpo.core.progress import reporting
+from gpo.core.seeding import derive_seed
+from gpo.core.trainer import EVAL_SEED_OFFSET, train_policy
 from gpo.gpo import GPO
-from gpo.progress import reporting
-from gpo.seeding import derive_seed
-from gpo.trainer import EVAL_SEED_OFFSET, train_policy
 
 
 def now() -> str:

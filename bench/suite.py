@@ -31,7 +31,7 @@ import tomllib
 
 from bench.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS, RunSpec, build_run
 from bench.results import CorruptRun, done_record
-from gpo.policy import TRAINING_DTYPES
+from gpo.core.policy import TRAINING_DTYPES
 
 FIELDS = ("description", "algorithms", "envs", "seeds", "steps_per_policy", "population", "rounds")
 OPTIONAL = {"description", "eval_every_steps", "eval_episodes", "training_dtype"}

@@ -122,7 +122,7 @@ def strip_frames(policy, seed: int, width: int, height: int, count: int):
     the steps shown.
 
     Only the frames shown are rendered: the episode runs unrendered, keeping MuJoCo's state before
-    every step (``gpo.vector_env.physics_state``, what checkpoints keep), and each picked step's
+    every step (``gpo.core.vector_env.physics_state``, what checkpoints keep), and each picked step's
     state is restored and drawn afterwards.
     Rendering every step of a 1,000-step episode in software (OSMesa) and keeping a handful is
     what made ``gpo-bench plot`` take minutes. The restored state goes through ``mj_forward``, so
@@ -131,7 +131,7 @@ def strip_frames(policy, seed: int, width: int, height: int, count: int):
     """
     import numpy as np
 
-    from gpo.vector_env import load_physics_state, physics_state
+    from gpo.core.vector_env import load_physics_state, physics_state
 
     env = policy.make_env(render_mode="rgb_array", width=width, height=height)
     try:

@@ -45,12 +45,12 @@ from typing import Literal
 
 import numpy as np
 
+from gpo.core.normalization import RunningMeanStd, standardize
+from gpo.core.policy import ActorCritic
+from gpo.core.rollout import make_vector_env
+from gpo.core.seeding import derive_seed
 from gpo.dagger import DAggerConfig, Hybrid, Hybrids, collect_trajectory, dagger_together
-from gpo.normalization import RunningMeanStd, standardize
-from gpo.policy import ActorCritic
 from gpo.population import EPISODES, Member, PopulationSpec, evaluate_members
-from gpo.rollout import make_vector_env
-from gpo.seeding import derive_seed
 from gpo.selector import SelectorConfig, train_selectors
 
 Array = np.ndarray

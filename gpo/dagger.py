@@ -25,13 +25,13 @@ from typing import Literal, NamedTuple
 import gymnasium as gym
 import numpy as np
 
-from gpo.batched import StackedPolicies
-from gpo.distributions import kl, log_prob_value
-from gpo.nn import MLP, TrainingPasses
-from gpo.optim import Adam, stacked_minibatches
-from gpo.policy import ActorCritic
+from gpo.core.batched import StackedPolicies
+from gpo.core.distributions import kl, log_prob_value
+from gpo.core.nn import MLP, TrainingPasses
+from gpo.core.optim import Adam, stacked_minibatches
+from gpo.core.policy import ActorCritic
+from gpo.core.vector_env import writing_step
 from gpo.selector import Selector
-from gpo.vector_env import writing_step
 
 Array = np.ndarray
 ESTIMATORS = ("picked_parent", "monte_carlo")
@@ -131,7 +131,7 @@ class Hybrid:
 
 class Hybrids:
     """k hybrids' sampling, h ~ π_S(·|s) then a ~ π_h(·|s), for stepping in lockstep: their
-    selectors and their 2k parents each computed as one batch (``gpo.batched``); hybrid j draws
+    selectors and their 2k parents each computed as one batch (``gpo.core.batched``); hybrid j draws
     from its own generator, so its samples do not depend on the others (k = 1: one hybrid)."""
 
     def __init__(self, hybrids: Sequence[Hybrid]):
@@ -272,7 +272,7 @@ def dagger_together(
     parents) computed as one batch, and their fits run as one batch over the member axis (the k
     policy networks stacked, one Adam over all k), since a fit is thousands of 64-state Adam
     steps whose cost is mostly dispatch. Every child draws from its own generator
-    in the same order as alone, and its arithmetic is its own (``gpo.nn.MLP``), so each child is
+    in the same order as alone, and its arithmetic is its own (``gpo.core.nn.MLP``), so each child is
     exactly what ``dagger`` makes of it alone.
     """
     k = len(children)

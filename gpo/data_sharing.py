@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gpo.gae import gae
-from gpo.learner import Batch, Learner
-from gpo.policy import ActorCritic
-from gpo.rollout import Rollout
+from gpo.core.gae import gae
+from gpo.core.learner import Batch, Learner
+from gpo.core.policy import ActorCritic
+from gpo.core.rollout import Rollout
 from gpo.selection import divergence_matrix
 
 Array = np.ndarray

@@ -35,19 +35,19 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 import numpy as np
 
-from gpo.a2c import A2CConfig
+from gpo.core.a2c import A2CConfig
+from gpo.core.curves import best_of, population_row
+from gpo.core.parallel import TaskPool, groups, single_threaded
+from gpo.core.policy import PolicyConfig
+from gpo.core.ppo import PPOConfig
+from gpo.core.progress import emit, emit_from_workers
+from gpo.core.seeding import derive_seed
+from gpo.core.trainer import Checkpointer
 from gpo.crossover import CrossoverConfig, crossover_group
-from gpo.curves import best_of, population_row
 from gpo.data_sharing import DataSharingConfig, sharing_neighbours
 from gpo.mutation import mutate_group
-from gpo.parallel import TaskPool, groups, single_threaded
-from gpo.policy import PolicyConfig
 from gpo.population import Member, PopulationSpec
-from gpo.ppo import PPOConfig
-from gpo.progress import emit, emit_from_workers
-from gpo.seeding import derive_seed
 from gpo.selection import SelectionConfig, beta_at, divergence_matrix, select_pairs
-from gpo.trainer import Checkpointer
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class GPOConfig:
     eval_episodes: int = 5
     # Every member is evaluated at the end of every mutation phase (the curve's best member) and,
     # within phases, after each ``eval_every_steps`` per-policy env steps: the schedule Single,
-    # Joint and plain runs use (``gpo.trainer.TrainConfig``), so curves are comparable. 0 = phase
+    # Joint and plain runs use (``gpo.core.trainer.TrainConfig``), so curves are comparable. 0 = phase
     # ends only. Evaluation steps never count against the budget; their wall time is reported
     # per round (``seconds_evaluation``).
     eval_every_steps: int = 20_480
@@ -153,7 +153,7 @@ class GPO:
         before = k * (cfg.mutation_steps(0) + cfg.crossover_steps_per_child)
         neighbours = self._sharing_neighbours()
         if neighbours is None:
-            # Each worker mutates its members in lockstep, their networks batched (gpo.batched).
+            # Each worker mutates its members in lockstep, their networks batched (gpo.core.batched).
             tasks = [
                 (
                     [self.members[s] for s in slots],

@@ -18,10 +18,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from gpo.core.seeding import derive_seed
+from gpo.core.trainer import TrainConfig, Trainer, collect_all, update_all
 from gpo.data_sharing import shared_batch
 from gpo.population import EPISODES, Member, PopulationSpec, evaluate_members
-from gpo.seeding import derive_seed
-from gpo.trainer import TrainConfig, Trainer, collect_all, update_all
 
 
 @dataclass
@@ -125,7 +125,7 @@ def mutate_group(
     neighbours: list[list[int]] | None = None,
 ) -> list[MutationResult]:
     """``mutate`` for the members in ``slots``, in lockstep: their environments step together and
-    their policies are computed as one batch (``gpo.batched``). Each member's result is exactly
+    their policies are computed as one batch (``gpo.core.batched``). Each member's result is exactly
     the one it gets mutated alone, so how members are grouped over workers changes nothing.
     With ``neighbours`` (data sharing), member i of the group also learns from the rollouts of
     the group's members ``neighbours[i]``."""

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 import numpy as np
 
-from gpo.a2c import A2CConfig
-from gpo.evaluation import evaluate_together
-from gpo.learner import Learner
-from gpo.policy import ActorCritic, PolicyConfig
-from gpo.ppo import PPOConfig
-from gpo.rollout import Rollout
-from gpo.seeding import derive_seed
-from gpo.trainer import RECENT_EPISODES, make_learner
+from gpo.core.a2c import A2CConfig
+from gpo.core.evaluation import evaluate_together
+from gpo.core.learner import Learner
+from gpo.core.policy import ActorCritic, PolicyConfig
+from gpo.core.ppo import PPOConfig
+from gpo.core.rollout import Rollout
+from gpo.core.seeding import derive_seed
+from gpo.core.trainer import RECENT_EPISODES, make_learner
 
 Array = np.ndarray
 EPISODES = "episodes_in_progress"  # a member state's key for its environments (continue_episodes)
@@ -45,7 +45,7 @@ class PopulationSpec:
     # +326 ± 358 (Walker2d) against resetting, within noise; the default stays the simpler reset.
     continue_episodes: bool = False
     # Per-policy env steps between evaluations within a mutation phase (the run's schedule,
-    # ``gpo.trainer.TrainConfig.eval_every_steps``); 0 = only at the end of every phase.
+    # ``gpo.core.trainer.TrainConfig.eval_every_steps``); 0 = only at the end of every phase.
     eval_every_steps: int = 0
 
 
@@ -160,7 +160,7 @@ def evaluate_member(member: Member, spec: PopulationSpec, episodes: int, run_see
 def evaluate_members(
     members: list[Member], spec: PopulationSpec, episodes: int, run_seed: int
 ) -> list[tuple[float, int]]:
-    """``evaluate_member`` for several members at once (``gpo.evaluation.evaluate_together``):
+    """``evaluate_member`` for several members at once (``gpo.core.evaluation.evaluate_together``):
     mean return and steps of each, exactly as evaluated alone."""
     envs = []
     try:

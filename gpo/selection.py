@@ -23,8 +23,8 @@ from typing import Literal
 
 import numpy as np
 
-from gpo.distributions import kl
-from gpo.policy import ActorCritic
+from gpo.core.distributions import kl
+from gpo.core.policy import ActorCritic
 
 Array = np.ndarray
 SCHEDULES = ("linear", "exponential", "constant")

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gpo.nn import MLP, mlp_size
-from gpo.normalization import ObservationNormalizer
-from gpo.optim import Adam, stacked_minibatches
+from gpo.core.nn import MLP, mlp_size
+from gpo.core.normalization import ObservationNormalizer
+from gpo.core.optim import Adam, stacked_minibatches
 
 Array = np.ndarray
 

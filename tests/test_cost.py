@@ -48,10 +48,10 @@ def test_tasks_are_priced_by_their_own_measured_costs_or_the_nearest_measured_on
 
 @pytest.mark.slow
 def test_the_model_counts_gpo_evaluations_as_the_run_makes_them():
+    from gpo.core.ppo import PPOConfig
     from gpo.crossover import CrossoverConfig
     from gpo.dagger import DAggerConfig
     from gpo.gpo import GPO, GPOConfig
-    from gpo.ppo import PPOConfig
 
     for every in (300, 700, 5000):
         config = GPOConfig(

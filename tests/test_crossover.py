@@ -4,13 +4,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from gpo.core.distributions import kl
+from gpo.core.policy import ActorCritic, PolicyConfig
+from gpo.core.ppo import PPOConfig
+from gpo.core.rollout import RolloutCollector, make_vector_env
 from gpo.crossover import CrossoverConfig, crossover, crossover_group
 from gpo.dagger import DAggerConfig, HybridTargets, imitation_loss
-from gpo.distributions import kl
-from gpo.policy import ActorCritic, PolicyConfig
 from gpo.population import Member, PopulationSpec
-from gpo.ppo import PPOConfig
-from gpo.rollout import RolloutCollector, make_vector_env
 from gpo.selector import SelectorConfig, train_selector
 
 TARGET = 0.5  # the best action: +0.5 where s < 0, −0.5 where s > 0

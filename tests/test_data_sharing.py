@@ -2,15 +2,15 @@
 
 import numpy as np
 
+from gpo.core.distributions import log_prob_value
+from gpo.core.learner import make_batch
+from gpo.core.policy import ActorCritic, PolicyConfig
+from gpo.core.ppo import PPO, PPOConfig
+from gpo.core.rollout import RolloutCollector, make_vector_env
 from gpo.crossover import CrossoverConfig
 from gpo.dagger import DAggerConfig
 from gpo.data_sharing import DataSharingConfig, shared_batch, sharing_neighbours
-from gpo.distributions import log_prob_value
 from gpo.gpo import GPO, GPOConfig
-from gpo.learner import make_batch
-from gpo.policy import ActorCritic, PolicyConfig
-from gpo.ppo import PPO, PPOConfig
-from gpo.rollout import RolloutCollector, make_vector_env
 
 # Without observation normalisation, "as member i reads it" and "as it was sampled" coincide, so
 # these properties hold exactly (with it, a neighbour's samples are read through i's statistics).

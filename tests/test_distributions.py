@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from gpo import distributions
+from gpo.core import distributions
 
 
 def test_log_prob_hand_computed():

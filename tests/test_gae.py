@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gpo.gae import gae
+from gpo.core.gae import gae
 
 GAMMA, LAM = 0.9, 0.8
 REWARDS = np.array([[1.0], [1.0], [1.0]])

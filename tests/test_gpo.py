@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
+from gpo.core.parallel import TaskPool
+from gpo.core.policy import ActorCritic, PolicyConfig
+from gpo.core.ppo import PPOConfig
 from gpo.crossover import CrossoverConfig
 from gpo.dagger import DAggerConfig
 from gpo.gpo import GPO, GPOConfig
-from gpo.parallel import TaskPool
-from gpo.policy import ActorCritic, PolicyConfig
-from gpo.ppo import PPOConfig
 from gpo.selection import SelectionConfig, beta_at, divergence_matrix, select_pairs
 
 SMALL_CROSSOVER = CrossoverConfig(

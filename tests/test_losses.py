@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from gpo.a2c import A2CConfig, a2c_loss
-from gpo.learner import Batch
-from gpo.policy import ActorCritic, PolicyConfig
-from gpo.ppo import PPOConfig, ppo_loss
+from gpo.core.a2c import A2CConfig, a2c_loss
+from gpo.core.learner import Batch
+from gpo.core.policy import ActorCritic, PolicyConfig
+from gpo.core.ppo import PPOConfig, ppo_loss
 
 OBS, A, B = 4, 2, 16
 
@@ -132,10 +132,10 @@ def test_an_update_with_the_fast_tanh_equals_one_with_numpys_to_1e10(monkeypatch
     """The speed work may change float rounding, never the algorithm: a whole PPO update (10 epochs
     of Adam) with torch's tanh in the training passes ends within 1e-10 of the same update with
     NumPy's tanh."""
-    import gpo.nn
-    from gpo.ppo import PPO
-    from gpo.rollout import RolloutCollector
-    from gpo.vector_env import make_vector_env
+    import gpo.core.nn
+    from gpo.core.ppo import PPO
+    from gpo.core.rollout import RolloutCollector
+    from gpo.core.vector_env import make_vector_env
 
     envs = make_vector_env("HalfCheetah-v5", 1)
     agent = ActorCritic(17, 6, PolicyConfig(), np.random.default_rng(0))
@@ -143,12 +143,12 @@ def test_an_update_with_the_fast_tanh_equals_one_with_numpys_to_1e10(monkeypatch
     envs.close()
 
     def updated(tanh) -> np.ndarray:
-        monkeypatch.setattr(gpo.nn, "tanh_", tanh)
+        monkeypatch.setattr(gpo.core.nn, "tanh_", tanh)
         member = agent.copy()
         PPO(config, member).update(member, rollout, np.random.default_rng(2))
         return member.params
 
-    fast = updated(gpo.nn.tanh_)
+    fast = updated(gpo.core.nn.tanh_)
     slow = updated(lambda x: np.tanh(x, out=x))
     assert not np.array_equal(fast, slow)  # the two tanh do differ in the last bit somewhere
     np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-10)
@@ -172,8 +172,8 @@ def test_ppo_update_equals_the_textbook_loop_over_gathered_minibatches(rng, n_mi
     """The update shuffles the batch once per epoch and slices it; the textbook loop gathers each
     part of np.array_split(permutation) and reports every statistic. Same parameters, bit for bit,
     and the same reported losses (the final epoch's)."""
-    from gpo.optim import clip_grad_norm
-    from gpo.ppo import PPO
+    from gpo.core.optim import clip_grad_norm
+    from gpo.core.ppo import PPO
 
     cfg = PPOConfig(n_steps=103, n_minibatches=n_minibatches, n_epochs=3)
     agent = ActorCritic(OBS, A, PolicyConfig(hidden=(8, 8), value_hidden=(6,)), rng)
@@ -233,9 +233,9 @@ def test_float32_training_passes_give_the_float64_gradient_to_float32_precision(
 def test_a_float32_update_is_deterministic_and_moves_the_parameters_as_float64_does(config):
     """A whole PPO update (10 epochs of Adam on 512 HalfCheetah steps) with float32 training passes:
     the same bits twice, and within 1e-4 of the float64 update's movement of every parameter."""
-    from gpo.ppo import PPO
-    from gpo.rollout import RolloutCollector
-    from gpo.vector_env import make_vector_env
+    from gpo.core.ppo import PPO
+    from gpo.core.rollout import RolloutCollector
+    from gpo.core.vector_env import make_vector_env
 
     envs = make_vector_env("HalfCheetah-v5", 1)
     agent = ActorCritic(17, 6, PolicyConfig(), np.random.default_rng(0))

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from gpo.nn import MLP, mlp_size, orthogonal
+from gpo.core.nn import MLP, mlp_size, orthogonal
 
 
 def torch_mlp_output(params: np.ndarray, sizes, x: np.ndarray):
@@ -69,7 +69,7 @@ def test_init_writes_into_the_callers_flat_vector(rng):
 def test_training_tanh_is_numpys_to_an_ulp_and_each_element_is_its_own():
     """Each element's tanh must not depend on where it sits (batch size, offset, layout, threads):
     GPO's results are the same for any grouping of members only if that holds."""
-    from gpo.nn import tanh_
+    from gpo.core.nn import tanh_
 
     x = np.random.default_rng(0).standard_normal(10_007) * 3
     full = tanh_(x.copy())

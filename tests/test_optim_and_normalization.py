@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from gpo.normalization import RewardScaler, RunningMeanStd, standardize
-from gpo.optim import Adam, RMSprop, clip_grad_norm, minibatch_bounds, stacked_minibatches
+from gpo.core.normalization import RewardScaler, RunningMeanStd, standardize
+from gpo.core.optim import Adam, RMSprop, clip_grad_norm, minibatch_bounds, stacked_minibatches
 
 
 def run_both(rng, make_ours, make_torch, steps=5):

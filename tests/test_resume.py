@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from bench.checkpoint import TorchCheckpointer
+from gpo.core.ppo import PPOConfig
+from gpo.core.trainer import TrainConfig, Trainer
 from gpo.gpo import GPO
-from gpo.ppo import PPOConfig
-from gpo.trainer import TrainConfig, Trainer
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_gpo import bits, comparable, tiny  # noqa: E402
@@ -53,7 +53,7 @@ def test_gpo_resumes_from_a_round_boundary_bit_for_bit(tmp_path):
     expected = comparable(GPO(tiny()).run())
     saver = TorchCheckpointer(tmp_path, "fp", every_seconds=0.0)
     interrupted = GPO(tiny())
-    from gpo.parallel import TaskPool
+    from gpo.core.parallel import TaskPool
 
     interrupted.run_round(TaskPool(1))
     saver.load("gpo")
@@ -63,7 +63,7 @@ def test_gpo_resumes_from_a_round_boundary_bit_for_bit(tmp_path):
 
 
 def test_a_truncated_checkpoint_is_moved_aside_and_the_run_resumes_from_the_previous_one(tmp_path, capsys):
-    from gpo.parallel import TaskPool
+    from gpo.core.parallel import TaskPool
 
     expected = comparable(GPO(tiny()).run())
     saver = TorchCheckpointer(tmp_path, "fp", every_seconds=0.0)

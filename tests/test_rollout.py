@@ -5,9 +5,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from gpo.normalization import RunningMeanStd
-from gpo.policy import ActorCritic, PolicyConfig
-from gpo.rollout import RolloutCollector
+from gpo.core.normalization import RunningMeanStd
+from gpo.core.policy import ActorCritic, PolicyConfig
+from gpo.core.rollout import RolloutCollector
 
 
 class Countdown(gym.Env):
@@ -96,7 +96,7 @@ def test_each_observation_is_stored_as_the_policy_saw_it_with_per_step_statistic
 @pytest.mark.parametrize("env_id,steps", [("Hopper-v5", 300), ("Walker2d-v5", 300), ("HalfCheetah-v5", 1100)])
 def test_lockstep_envs_give_the_rollouts_of_gymnasiums_sync_vector_env_bit_for_bit(env_id, steps):
     """Terminations (Hopper falls) and the time limit (HalfCheetah's 1,000 steps) included."""
-    from gpo.vector_env import make_vector_env
+    from gpo.core.vector_env import make_vector_env
 
     def rollout(envs):
         agent = ActorCritic(
@@ -126,7 +126,7 @@ def test_lockstep_envs_give_the_rollouts_of_gymnasiums_sync_vector_env_bit_for_b
 
 def _members(env_id: str, k: int, n_envs: int):
     """k different members (own weights, own statistics) with their own collectors."""
-    from gpo.vector_env import make_vector_env
+    from gpo.core.vector_env import make_vector_env
 
     agents, collectors = [], []
     for j in range(k):
@@ -147,7 +147,7 @@ def _members(env_id: str, k: int, n_envs: int):
 def test_members_collected_together_get_exactly_the_rollouts_they_get_alone(n_envs):
     """Batching k policies over the member axis changes no member's numbers (so a GPO run is the
     same for any number of workers): Hopper's terminations included, two rollouts in a row."""
-    from gpo.rollout import collect_together
+    from gpo.core.rollout import collect_together
 
     k, steps = 4, 250
     alone_agents, alone = _members("Hopper-v5", k, n_envs)
@@ -172,7 +172,7 @@ def test_members_collected_together_get_exactly_the_rollouts_they_get_alone(n_en
 
 
 def test_members_evaluated_together_get_exactly_their_own_evaluation():
-    from gpo.evaluation import evaluate, evaluate_together
+    from gpo.core.evaluation import evaluate, evaluate_together
 
     agents, collectors = _members("Hopper-v5", 3, 1)
     for c in collectors:
@@ -194,7 +194,7 @@ def test_lockstep_envs_resumed_mid_episode_truncate_at_the_time_limit(extra_wrap
     by LockstepEnvs (gym.make's default wrappers) or by the env's own TimeLimit (any other
     wrapper stack, stepped as it is): resumed at step 30 of a 50-step limit, the episode is
     truncated after 20 more steps, with the uninterrupted env's observations."""
-    from gpo.vector_env import LockstepEnvs
+    from gpo.core.vector_env import LockstepEnvs
 
     def make():
         env = gym.make("HalfCheetah-v5", max_episode_steps=50)  # never terminates

@@ -1,4 +1,4 @@
-"""gpo.task_step: gymnasium's v5 locomotion steps without their per-step Python give gymnasium's
+"""gpo.core.task_step: gymnasium's v5 locomotion steps without their per-step Python give gymnasium's
 observations, rewards and terminations bit for bit, and are used only where they apply."""
 
 import gymnasium as gym
@@ -7,7 +7,7 @@ import pytest
 from gymnasium.envs.mujoco.hopper_v5 import HopperEnv
 
 import bench.envs  # noqa: F401  (registers the Hilly tasks)
-from gpo.task_step import HopperStep, TaskStep, Walker2dStep, task_step
+from gpo.core.task_step import HopperStep, TaskStep, Walker2dStep, task_step
 
 CASES = [
     ("HalfCheetah-v5", {}, TaskStep),
@@ -84,7 +84,7 @@ class OwnStep(HopperEnv):
 
 @pytest.mark.parametrize("cls", [OwnObservation, OwnStep])
 def test_a_class_changing_what_the_step_calls_is_stepped_as_it_is(cls):
-    from gpo.vector_env import LockstepEnvs
+    from gpo.core.vector_env import LockstepEnvs
 
     assert task_step(cls()) is None
     envs = LockstepEnvs([cls])

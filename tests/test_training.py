@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from baselines.single import SingleConfig, joint_config, run_single
-from gpo.a2c import A2CConfig
-from gpo.ppo import PPOConfig
-from gpo.trainer import TrainConfig, Trainer, train, train_policy, train_together
+from gpo.core.a2c import A2CConfig
+from gpo.core.ppo import PPOConfig
+from gpo.core.trainer import TrainConfig, Trainer, train, train_policy, train_together
 
 PPO_BUDGET = 51_200  # 25 iterations of 2048; PPO first reaches 900 at ~27k steps here
 
@@ -76,9 +76,9 @@ from threadpoolctl import threadpool_limits
 # The threads the process had before the run started: BLAS's (numpy) and torch's.
 threadpool_limits(int(sys.argv[3]))
 torch.set_num_threads(int(sys.argv[3]))
-from gpo.a2c import A2CConfig
-from gpo.ppo import PPOConfig
-from gpo.trainer import TrainConfig, train
+from gpo.core.a2c import A2CConfig
+from gpo.core.ppo import PPOConfig
+from gpo.core.trainer import TrainConfig, train
 learner = {"ppo": PPOConfig(n_steps=1024), "kl": PPOConfig.kl_penalty(n_steps=1024),
            "a2c": A2CConfig()}[sys.argv[1]]
 curve = train(TrainConfig("HalfCheetah-v5", 3072, seed=int(sys.argv[2]), learner=learner,
@@ -109,7 +109,7 @@ def test_same_seed_gives_bit_identical_curves_across_processes(learner):
 
 
 def test_a_run_computes_on_one_thread_whatever_threads_the_process_had():
-    """Every run computes on one torch and one BLAS thread (``gpo.parallel.single_threaded``), as
+    """Every run computes on one torch and one BLAS thread (``gpo.core.parallel.single_threaded``), as
     GPO's and Single's always did: with more, BLAS and torch split large products across threads, so
     the numbers would depend on the machine's core count, and two runs side by side on two cores
     would oversubscribe them."""

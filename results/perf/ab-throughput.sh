@@ -15,9 +15,14 @@ import time
 import numpy as np
 
 from bench.perf import env_sps, limit_threads, ours_sps
-from gpo.learner import Batch
-from gpo.policy import ActorCritic, PolicyConfig
-from gpo.ppo import PPO, PPOConfig
+try:  # the policy-gradient core's modules live in gpo.core since the layout of issue #32
+    from gpo.core.learner import Batch
+    from gpo.core.policy import ActorCritic, PolicyConfig
+    from gpo.core.ppo import PPO, PPOConfig
+except ImportError:
+    from gpo.learner import Batch
+    from gpo.policy import ActorCritic, PolicyConfig
+    from gpo.ppo import PPO, PPOConfig
 
 limit_threads()
 side, r = sys.argv[1], int(sys.argv[2])

@@ -1,5 +1,5 @@
 """What float32 would buy the update (a question for issue #11's owner, not a change): one
-epoch's forward and backward of the policy and value MLPs (gpo.nn.MLP, the paper's 2 x 64 tanh
+epoch's forward and backward of the policy and value MLPs (gpo.core.nn.MLP, the paper's 2 x 64 tanh
 networks, HalfCheetah's 17 -> 6) plus an Adam step, on a full batch of 2,048 states (the paper's
 KL-PPO) and on a minibatch of 64 (clipped PPO), in float64 and in float32; best of 7 repeats of
 N passes each, one thread, both dtypes alternating. Usage: python results/perf/float32-update.py"""
@@ -10,8 +10,8 @@ import time
 import numpy as np
 
 from bench.perf import limit_threads
-from gpo.nn import MLP, mlp_size
-from gpo.optim import Adam
+from gpo.core.nn import MLP, mlp_size
+from gpo.core.optim import Adam
 
 limit_threads()
 SIZES = [(17, 64, 64, 6), (17, 64, 64, 1)]

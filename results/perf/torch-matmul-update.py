@@ -1,6 +1,6 @@
 """What torch's matmul (MKL) would buy the update (a question for issue #11's owner, not a change):
 one whole PPO update of HalfCheetah's policy and value MLPs on a synthetic batch of 2,048 steps,
-clipped (320 minibatches of 64) and the GPO paper's KL-PPO (10 full-batch passes), with gpo.nn.MLP's
+clipped (320 minibatches of 64) and the GPO paper's KL-PPO (10 full-batch passes), with gpo.core.nn.MLP's
 2-D matmuls as they are (NumPy, OpenBLAS) or through torch.mm on the same arrays (zero-copy) where
 an operand has 256 rows or more (below that torch's per-call cost eats its gain); stacked (3-D)
 matmuls untouched. Prints CPU milliseconds (best of 7) and the sum of the parameters after the 7
@@ -15,11 +15,11 @@ import time
 import numpy as np
 import torch
 
-import gpo.nn as nn
+import gpo.core.nn as nn
 from bench.perf import limit_threads
-from gpo.learner import Batch
-from gpo.policy import ActorCritic, PolicyConfig
-from gpo.ppo import PPO, PPOConfig
+from gpo.core.learner import Batch
+from gpo.core.policy import ActorCritic, PolicyConfig
+from gpo.core.ppo import PPO, PPOConfig
 
 limit_threads()
 ROWS = 256
@@ -33,7 +33,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
 
 
-def forward(self, x):  # gpo.nn.MLP.forward with its matmuls through ``matmul``
+def forward(self, x):  # gpo.core.nn.MLP.forward with its matmuls through ``matmul``
     activations = [x]
     *hidden, (W_out, b_out) = self.layers
     for W, b in hidden:
@@ -45,7 +45,7 @@ def forward(self, x):  # gpo.nn.MLP.forward with its matmuls through ``matmul``
     return y, activations
 
 
-def backward(self, activations, dy, accumulate=False):  # gpo.nn.MLP.backward, likewise
+def backward(self, activations, dy, accumulate=False):  # gpo.core.nn.MLP.backward, likewise
     assert not accumulate
     for k in range(len(self.layers) - 1, -1, -1):
         x = activations[k]

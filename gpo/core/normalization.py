@@ -1,6 +1,6 @@
 """Running statistics for observation normalisation and reward scaling.
 
-Observation statistics belong to the policy (see ``gpo.policy``) because GPO's crossover carries a
+Observation statistics belong to the policy (see ``gpo.core.policy``) because GPO's crossover carries a
 policy, normaliser included, from parents to child; reward scaling belongs to the learner.
 """
 

@@ -20,12 +20,12 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from gpo import distributions
-from gpo.learner import ActorCriticLearner, Batch, check_fields
-from gpo.normalization import standardize
-from gpo.optim import Adam, clip_grad_norm, minibatch_bounds
-from gpo.policy import ActorCritic
-from gpo.rollout import Rollout
+from gpo.core import distributions
+from gpo.core.learner import ActorCriticLearner, Batch, check_fields
+from gpo.core.normalization import standardize
+from gpo.core.optim import Adam, clip_grad_norm, minibatch_bounds
+from gpo.core.policy import ActorCritic
+from gpo.core.rollout import Rollout
 
 Array = np.ndarray
 OBJECTIVES = ("clip", "kl_penalty")

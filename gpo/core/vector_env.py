@@ -14,7 +14,7 @@ applied here, exactly as ``TimeLimit`` does (truncated once the episode reaches
 ``max_episode_steps``); resets still go through the wrappers. Any other wrapper stack is stepped
 as it is. A test checks that both give bit-identical rollouts. Where the unwrapped env is one of
 gymnasium's v5 HalfCheetah, Hopper or Walker2d (or a Hilly variant), its step is
-``gpo.task_step``'s: gymnasium's arithmetic without its per-step Python, the same bits.
+``gpo.core.task_step``'s: gymnasium's arithmetic without its per-step Python, the same bits.
 
 A rollout steps with :meth:`LockstepEnvs.step_into`, which writes observations and rewards into
 the rollout's own arrays and reports only the episodes that ended; :meth:`LockstepEnvs.step` is
@@ -31,7 +31,7 @@ import numpy as np
 from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
 from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
-from gpo.task_step import TaskStep, task_step
+from gpo.core.task_step import TaskStep, task_step
 
 Array = np.ndarray
 DEFAULT_WRAPPERS = (TimeLimit, OrderEnforcing, PassiveEnvChecker)
@@ -102,7 +102,7 @@ class LockstepEnvs:
                 core, limit, task = fast
                 if task is None:
                     o, r, term, trunc, _ = core.step(actions[i])
-                else:  # gymnasium's step, its observation written straight into row i (gpo.task_step)
+                else:  # gymnasium's step, its observation written straight into row i (gpo.core.task_step)
                     r, term = task(actions[i], obs[i])
                     o, trunc = None, False
                 self.elapsed[i] += 1

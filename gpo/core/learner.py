@@ -12,10 +12,10 @@ from typing import Protocol
 
 import numpy as np
 
-from gpo.gae import gae
-from gpo.normalization import RewardScaler
-from gpo.policy import ActorCritic
-from gpo.rollout import Rollout
+from gpo.core.gae import gae
+from gpo.core.normalization import RewardScaler
+from gpo.core.policy import ActorCritic
+from gpo.core.rollout import Rollout
 
 Array = np.ndarray
 

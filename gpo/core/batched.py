@@ -1,7 +1,7 @@
 """Several members' policies as one batch: stacked weights, one matmul per layer over the member axis.
 
-A worker that holds k members steps their environments in lockstep (``gpo.rollout.collect_together``,
-``gpo.evaluation.evaluate_together``); at every step the k μ-networks and the k observation
+A worker that holds k members steps their environments in lockstep (``gpo.core.rollout.collect_together``,
+``gpo.core.evaluation.evaluate_together``); at every step the k μ-networks and the k observation
 normalisers are computed here in one call each, instead of k small calls whose cost is Python and
 NumPy dispatch rather than arithmetic (one step of one 2 × 64 MLP is ~10 µs of overhead for
 ~6k multiply-adds).
@@ -23,9 +23,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gpo.nn import MLP
-from gpo.normalization import ObservationNormalizer, normalise
-from gpo.policy import ActorCritic
+from gpo.core.nn import MLP
+from gpo.core.normalization import ObservationNormalizer, normalise
+from gpo.core.policy import ActorCritic
 
 Array = np.ndarray
 

@@ -3,7 +3,7 @@
 The algorithm calls :func:`emit` as it consumes env steps; a caller that wants to listen wraps the
 run in ``with reporting(sink):``. Without a listener ``emit`` costs one lookup. The sink lives in a
 context variable of the process that set it, so work done in other worker processes
-(``gpo.parallel.TaskPool`` with W > 1) reports nothing from there: its owner emits the steps when
+(``gpo.core.parallel.TaskPool`` with W > 1) reports nothing from there: its owner emits the steps when
 the work comes back (``emit_from_workers``), so the total is the same for any W, only coarser.
 
 ``steps`` are increments of the run's env-step budget (every step any member, hybrid or child

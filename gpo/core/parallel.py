@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 
 
 def single_threaded() -> None:
-    """One BLAS thread and one torch thread (``gpo.nn.tanh_``): the setting every number of this
+    """One BLAS thread and one torch thread (``gpo.core.nn.tanh_``): the setting every number of this
     project is produced with."""
     threadpool_limits(1)
     torch.set_num_threads(1)

@@ -16,12 +16,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gpo import distributions
-from gpo.learner import ActorCriticLearner, Batch, check_fields
-from gpo.normalization import standardize
-from gpo.optim import RMSprop, clip_grad_norm
-from gpo.policy import ActorCritic
-from gpo.rollout import Rollout
+from gpo.core import distributions
+from gpo.core.learner import ActorCriticLearner, Batch, check_fields
+from gpo.core.normalization import standardize
+from gpo.core.optim import RMSprop, clip_grad_norm
+from gpo.core.policy import ActorCritic
+from gpo.core.rollout import Rollout
 
 Array = np.ndarray
 

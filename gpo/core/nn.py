@@ -150,7 +150,7 @@ class TrainingPasses:
     are copied from the MLP's before each forward pass, take and give float64 arrays, and write
     the gradient, widened, into the MLP's float64 ``grads``: the parameters and the optimizer that
     accumulates over training stay float64, only the passes' matmuls and tanh round
-    (``gpo.policy.PolicyConfig.training_dtype``).
+    (``gpo.core.policy.PolicyConfig.training_dtype``).
     """
 
     def __init__(self, mlp: MLP, dtype: str = "float64"):

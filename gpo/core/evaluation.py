@@ -9,9 +9,9 @@ from collections.abc import Sequence
 import gymnasium as gym
 import numpy as np
 
-from gpo.batched import StackedPolicies
-from gpo.policy import ActorCritic
-from gpo.vector_env import LockstepEnvs
+from gpo.core.batched import StackedPolicies
+from gpo.core.policy import ActorCritic
+from gpo.core.vector_env import LockstepEnvs
 
 
 def evaluate(agent: ActorCritic, env: gym.Env, n_episodes: int, seed: int) -> tuple[list[float], int]:
@@ -35,7 +35,7 @@ def evaluate_together(
     policies = StackedPolicies(agents)
     low, high = envs[0].action_space.low, envs[0].action_space.high
     # Each env stepped as LockstepEnvs steps it (gym.make's wrappers and gymnasium's per-step Python
-    # skipped where gpo.task_step applies, the same transitions); it resets an env whose episode
+    # skipped where gpo.core.task_step applies, the same transitions); it resets an env whose episode
     # ended, as an evaluation must.
     steppers = [LockstepEnvs([lambda env=env: env]) for env in envs]
     returns: list[list[float]] = [[] for _ in range(k)]

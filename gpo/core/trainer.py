@@ -19,15 +19,15 @@ from typing import Protocol
 import gymnasium as gym
 import numpy as np
 
-from gpo.a2c import A2C, A2CConfig
-from gpo.distributions import entropy
-from gpo.evaluation import evaluate_together
-from gpo.learner import Batch, Learner
-from gpo.parallel import single_threaded
-from gpo.policy import ActorCritic, PolicyConfig
-from gpo.ppo import PPO, PPOConfig
-from gpo.progress import emit
-from gpo.rollout import Rollout, RolloutCollector, collect_together, make_vector_env
+from gpo.core.a2c import A2C, A2CConfig
+from gpo.core.distributions import entropy
+from gpo.core.evaluation import evaluate_together
+from gpo.core.learner import Batch, Learner
+from gpo.core.parallel import single_threaded
+from gpo.core.policy import ActorCritic, PolicyConfig
+from gpo.core.ppo import PPO, PPOConfig
+from gpo.core.progress import emit
+from gpo.core.rollout import Rollout, RolloutCollector, collect_together, make_vector_env
 
 EVAL_SEED_OFFSET = 1_000_003
 RECENT_EPISODES = 100  # window of finished training episodes kept for 'recent return'
@@ -255,7 +255,7 @@ class Trainer:
 
 
 def collect_all(trainers: Sequence[Trainer]) -> list[Rollout]:
-    """One rollout of each trainer, collected in lockstep (``gpo.rollout.collect_together``).
+    """One rollout of each trainer, collected in lockstep (``gpo.core.rollout.collect_together``).
 
     Each trainer's rollout is exactly what ``collect`` alone gives; all must be due the same
     number of steps. Each trainer is charged the group's wall time divided by its size."""
@@ -276,7 +276,7 @@ def update_all(
     trainers: Sequence[Trainer], rollouts: Sequence[Rollout], extras: Sequence[Sequence[Batch]] | None = None
 ) -> list[dict | None]:
     """``Trainer.update`` for several trainers: each learner updates on its own rollout, then the
-    trainers due an evaluation are evaluated together (``gpo.evaluation.evaluate_together``,
+    trainers due an evaluation are evaluated together (``gpo.core.evaluation.evaluate_together``,
     each exactly as alone). Returns each trainer's new curve row, if any."""
     extras = extras if extras is not None else [()] * len(trainers)
     stats = [t._learn(r, e) for t, r, e in zip(trainers, rollouts, extras, strict=True)]

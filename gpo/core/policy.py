@@ -14,8 +14,8 @@ from typing import Literal
 
 import numpy as np
 
-from gpo.nn import MLP, TrainingPasses, mlp_size
-from gpo.normalization import ObservationNormalizer, RunningMeanStd
+from gpo.core.nn import MLP, TrainingPasses, mlp_size
+from gpo.core.normalization import ObservationNormalizer, RunningMeanStd
 
 Array = np.ndarray
 TRAINING_DTYPES = ("float64", "float32")

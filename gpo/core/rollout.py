@@ -1,9 +1,9 @@
 """Environment stepping and rollout storage.
 
-``RolloutCollector`` steps N environments together (``gpo.vector_env.LockstepEnvs``, or any
+``RolloutCollector`` steps N environments together (``gpo.core.vector_env.LockstepEnvs``, or any
 gymnasium vector env with SAME_STEP autoreset) with batched policy inference; ``Rollout`` is what it
 hands to a learner. ``collect_together`` steps k members' collectors in lockstep, their policies
-computed as one batch (``gpo.batched``), each member's rollout exactly its own. Terminated and
+computed as one batch (``gpo.core.batched``), each member's rollout exactly its own. Terminated and
 truncated are kept apart so that GAE bootstraps through a time limit but not through a terminal
 state: for every step we store V(s_{t+1}) of the *true* next state (gymnasium's ``final_obs`` when
 an episode ended).
@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 import numpy as np
 
-from gpo.batched import StackedPolicies
-from gpo.distributions import log_prob_value
-from gpo.policy import ActorCritic
-from gpo.vector_env import LockstepEnvs, make_vector_env, writing_step
+from gpo.core.batched import StackedPolicies
+from gpo.core.distributions import log_prob_value
+from gpo.core.policy import ActorCritic
+from gpo.core.vector_env import LockstepEnvs, make_vector_env, writing_step
 
 __all__ = ["Rollout", "RolloutCollector", "collect_together", "make_vector_env"]
 
@@ -103,7 +103,7 @@ def collect_together(
 ) -> list[Rollout]:
     """k members' rollouts in lockstep: member j acts with ``agents[j]`` in ``collectors[j]``'s
     environments and draws its noise from ``rngs[j]``. The k policies and normalisers are computed
-    in one batched call per step (``gpo.batched``); each member's rollout is exactly the one it
+    in one batched call per step (``gpo.core.batched``); each member's rollout is exactly the one it
     would collect alone."""
     k, N = len(collectors), collectors[0].n_envs
     if any(c.n_envs != N for c in collectors) or not len(agents) == len(rngs) == k:
