@@ -1,3 +1,28 @@
-"""The harness: CLI, runs, results and benchmarks. Importing it registers the Hilly tasks."""
+"""The harness around ``gpo``: the ``gpo-bench`` CLI (``bench.cli``) over three layers, each
+importing only those below it:
+
+- ``bench.analysis``: a study's tables, statistics, cost model and figures (over ``figures/``);
+- ``bench.runs``: suites, the algorithm registry, launching, the runner, leases, checkpoints,
+  progress and the run folder's record;
+- ``bench.artifacts``: files a run leaves besides its record (atomic writes, saved policies,
+  video).
+
+``bench.perf`` (benchmarks and the fidelity audit) stands beside the CLI on top; ``bench.envs``
+(the paper's Hilly tasks) stands apart. Importing ``bench`` registers the Hilly tasks.
+
+    from bench import load_policy
+    policy = load_policy("results/smoke/gpo/Hopper-v5/seed0")
+"""
 
 from bench import envs as _envs  # noqa: F401  (registers gpo_bench/*Hilly-v0 with gymnasium)
+
+__all__ = ["load_policies", "load_policy"]
+
+
+def __getattr__(name: str):
+    # Trained policies load on demand, so `import bench` does not import torch.
+    if name in __all__:
+        from bench.artifacts import policies
+
+        return getattr(policies, name)
+    raise AttributeError(f"module 'bench' has no attribute {name!r}")

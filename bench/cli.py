@@ -11,8 +11,8 @@ from pathlib import Path
 import typer
 from typer.exceptions import TyperException
 
-from bench.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS
-from bench.results import CorruptRun, is_done
+from bench.runs.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS
+from bench.runs.results import CorruptRun, is_done
 from gpo.core.policy import TRAINING_DTYPES
 
 app = typer.Typer(
@@ -97,10 +97,10 @@ def train(
 ) -> None:
     """Run one algorithm on one task with one seed and write its results (a progress bar on a
     terminal, a progress line every --progress-seconds elsewhere)."""
-    from bench.lease import RunOwned
-    from bench.progress import LiveDisplay, one_decimal
-    from bench.results import read_run
-    from bench.runner import run_one
+    from bench.runs.lease import RunOwned
+    from bench.runs.progress import LiveDisplay, one_decimal
+    from bench.runs.results import read_run
+    from bench.runs.runner import run_one
 
     if algo not in ALGORITHMS:
         raise BadInput(f"--algo: unknown algorithm {algo!r}; accepted: {', '.join(ALGORITHMS)}")
@@ -180,7 +180,7 @@ def selected_suite(
     seeds: int | None = None,
     steps: int | None = None,
 ):
-    from bench.suite import SuiteError, load_suite
+    from bench.runs.suite import SuiteError, load_suite
 
     try:
         return load_suite(suite).narrowed(algo, env, seeds, steps)
@@ -214,7 +214,7 @@ def run(
 ) -> int:
     """Launch a suite's runs; finished runs are skipped, failed and damaged ones run again, runs
     another live launcher owns are skipped. Ctrl-C stops local runs (they resume next time)."""
-    from bench.launch import Interrupted, SlurmOptions, conflicting, launch, plan
+    from bench.runs.launch import Interrupted, SlurmOptions, conflicting, launch, plan
 
     if executor not in EXECUTORS:
         raise BadInput(f"--executor: unknown {executor!r}; accepted: {', '.join(EXECUTORS)}")
@@ -251,13 +251,13 @@ def run(
             typer.echo(f"would run  {r.name}{note}")
         for r, holder in chosen_plan.owned:
             typer.echo(f"owned      {r.name}  (another launcher runs it: {holder.describe()})")
-        from bench.cost import core_hours
+        from bench.analysis.cost import core_hours
 
         hours, borrowed = core_hours([r.spec() for r in todo])
         priced = f" (priced as a measured task: {'; '.join(borrowed)})" if borrowed else ""
         typer.echo(f"{len(todo)} to run, {len(kept)} already done; about {hours:.2f} core-hours{priced}")
         return 0
-    from bench.progress import LiveDisplay, read_progress
+    from bench.runs.progress import LiveDisplay, read_progress
 
     total = len(runs)
     if workers is None:
@@ -332,9 +332,9 @@ def status(
 
 
 def status_lines(chosen, results: Path) -> list[str]:
-    from bench.lease import live_owner
-    from bench.progress import describe, duration, one_decimal, read_progress, stall_seconds
-    from bench.results import read_run
+    from bench.runs.lease import live_owner
+    from bench.runs.progress import describe, duration, one_decimal, read_progress, stall_seconds
+    from bench.runs.results import read_run
 
     lines, counts, left, rates = [], {}, 0, []
     for r in chosen.runs():
@@ -391,7 +391,7 @@ METRIC_HELP = "train (best member's training return) or eval (deterministic eval
 
 
 def chosen_metric(metric: str) -> str:
-    from bench.aggregate import METRICS
+    from bench.analysis.aggregate import METRICS
 
     if metric not in METRICS:
         raise BadInput(f"--metric: unknown {metric!r}; accepted: {', '.join(METRICS)}")
@@ -400,7 +400,7 @@ def chosen_metric(metric: str) -> str:
 
 def study_tables(suite: str, results: Path | None, last: int, reference: str | None):
     """The suite's tables from its finished runs; BadInput if there are none."""
-    from bench.aggregate import AggregateError, build_tables, load_study
+    from bench.analysis.aggregate import AggregateError, build_tables, load_study
 
     chosen = selected_suite(suite)
     study = load_study(chosen, results_dir(results, must_exist=True))
@@ -442,8 +442,8 @@ def aggregate_command(
     reference: str = typer.Option(None, help="algorithm compared with every other (default: gpo)"),
 ) -> int:
     """Build a suite's tables (curves, finals, across tasks, against the paper) and print them."""
-    from bench.aggregate import write_tables
-    from bench.report import markdown
+    from bench.analysis.aggregate import write_tables
+    from bench.analysis.report import markdown
 
     metric = chosen_metric(metric)
     tables = study_tables(suite, results, last, reference)
@@ -470,7 +470,7 @@ def plot(
     out: Path = typer.Option(None, help="folder for the figures (default <results>/<suite>/figures)"),
 ) -> int:
     """Draw a suite's figures (PNG and PDF): learning curves, final returns, the paper's others."""
-    from bench.plot import make_figures, save_figures
+    from bench.analysis.plot import make_figures, save_figures
 
     metric = chosen_metric(metric)
     tables = study_tables(suite, results, last, reference)
@@ -501,9 +501,9 @@ def frames_figure(tables, task: str | None):
 
     import numpy as np
 
-    from bench.policies import POLICIES_FILE
-    from bench.results import read_run
-    from bench.video import RenderError, render_in_child
+    from bench.artifacts.policies import POLICIES_FILE
+    from bench.artifacts.video import RenderError, render_in_child
+    from bench.runs.results import read_run
     from figures.frames import frame_strip
 
     study = tables.study
@@ -553,7 +553,7 @@ def evaluate_command(
     """Evaluate a finished run's saved policies: mean ± std return and length per member."""
     import numpy as np
 
-    from bench.policies import NoPolicies, evaluate_policy, load_policies
+    from bench.artifacts.policies import NoPolicies, evaluate_policy, load_policies
 
     if episodes is not None and episodes < 1:
         raise BadInput(f"--episodes must be >= 1, got {episodes}")
@@ -592,8 +592,8 @@ def video(
     gif: bool = typer.Option(False, "--gif", help="an animated GIF (every second frame) instead of an MP4"),
 ) -> int:
     """Film a trained policy with MuJoCo's offscreen renderer (EGL, else OSMesa)."""
-    from bench.policies import NoPolicies, load_policies
-    from bench.video import RenderError, render_in_child
+    from bench.artifacts.policies import NoPolicies, load_policies
+    from bench.artifacts.video import RenderError, render_in_child
 
     for flag, value in (("--episodes", episodes), ("--width", width), ("--height", height), ("--fps", fps)):
         if value < 1:
@@ -636,7 +636,7 @@ def video(
 @app.command()
 def suites() -> None:
     """List the shipped suites."""
-    from bench.suite import load_suite, shipped
+    from bench.runs.suite import load_suite, shipped
 
     for name in sorted(shipped()):
         s = load_suite(name)

@@ -1,5 +1,5 @@
-"""The paper's figures, drawn from ``bench.aggregate``'s tables (pandas frames in, matplotlib
-figures out; no file reading or writing here: ``bench.plot`` composes and saves them).
+"""The paper's figures, drawn from ``bench.analysis.aggregate``'s tables (pandas frames in, matplotlib
+figures out; no file reading or writing here: ``bench.analysis.plot`` composes and saves them).
 
 - ``curves.py``: return against env steps per task (Figures 3, 4, 6 and the ablation figure);
 - ``finals.py``: final returns per task with CIs, and the performance profile;

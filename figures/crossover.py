@@ -63,7 +63,7 @@ def crossover_children(crossovers: pd.DataFrame, seeds_asked: int, title: str = 
 
 
 def crossover_rounds(table: pd.DataFrame, seeds_asked: int, title: str = ""):
-    """The paper's Figure 2a past the first round, from ``bench.crossovers``' table: per task,
+    """The paper's Figure 2a past the first round, from ``bench.analysis.crossovers``' table: per task,
     each round's children right after crossover minus their better parent (solid) and minus the
     average of their parents (dashed), mean over runs ± SE over runs, a line per algorithm and
     crossover kind. Below 0 on the solid line, crossover lost part of what the better parent had

@@ -30,7 +30,7 @@ def panel_grid(count: int, width: float = 4.2, height: float = 3.2):
 def learning_curves(
     bands: pd.DataFrame, metric: str, band: str, envs: list[str], algos: list[str], note: str, title: str = ""
 ):
-    """``bands``: bench.aggregate.curve_bands (per algo, env and grid point: centre, low, high),
+    """``bands``: bench.analysis.aggregate.curve_bands (per algo, env and grid point: centre, low, high),
     x in env steps per policy."""
     envs = [e for e in envs if (bands.env == e).any()]
     algos = [a for a in algos if (bands.algo == a).any()]

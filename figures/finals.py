@@ -14,7 +14,7 @@ from figures.style import METRIC_LABELS, colour, palette, seeds_note, shared_leg
 
 
 def final_returns(final: pd.DataFrame, runs: pd.DataFrame, metric: str, seeds_asked: int, title: str = ""):
-    """``final``: bench.aggregate's per env × algo table (its intervals are drawn as they are
+    """``final``: bench.analysis.aggregate's per env × algo table (its intervals are drawn as they are
     printed); ``runs``: each run's final return, drawn as dots."""
     final = final[final.metric == metric]
     runs = runs[runs.metric == metric].dropna(subset=["final"])
@@ -57,7 +57,7 @@ def final_returns(final: pd.DataFrame, runs: pd.DataFrame, metric: str, seeds_as
 
 
 def performance_profile(profile: pd.DataFrame, algos: list[str], note: str, title: str = ""):
-    """``profile``: bench.aggregate.profile_table (per algo and τ: fraction, low, high)."""
+    """``profile``: bench.analysis.aggregate.profile_table (per algo and τ: fraction, low, high)."""
     fig, ax = plt.subplots(figsize=(6.0, 4.4))
     for algo in [a for a in algos if (profile.algo == a).any()]:
         mine = profile[profile.algo == algo]

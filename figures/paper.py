@@ -12,7 +12,7 @@ from figures.style import METRIC_LABELS, colour
 
 
 def paper_vs_ours(table: pd.DataFrame, metric: str, title: str = ""):
-    """``table``: bench.paper.paper_table. A panel per baseline (Single, Joint) and learner."""
+    """``table``: bench.analysis.paper.paper_table. A panel per baseline (Single, Joint) and learner."""
     table = table[table.metric == metric]
     panels = [(learner, other) for learner in dict.fromkeys(table.learner) for other in ("single", "joint")]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 4.4), squeeze=False)

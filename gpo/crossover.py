@@ -22,7 +22,7 @@ Choices where the paper is silent (fields, with these defaults):
   learning; Adam's moments of the first layer then refer to x's input coordinates, which the
   re-expression under the merged statistics changes slightly.
 
-What was measured (``bench.fidelity``, results/fidelity/README.md; `lite`-sized runs, m = 4,
+What was measured (``bench.perf.fidelity``, results/fidelity/README.md; `lite`-sized runs, m = 4,
 150k steps per policy, Hopper-v5 and Walker2d-v5, seeds 0-2, same seeds both ways):
 - ``child_learner``: at a run's first three crossovers, each child mutated for one phase with a
   fresh learner and with x's; x's learner ended +45 ± 41 (Hopper, n = 36) and +0 ± 10 (Walker2d)

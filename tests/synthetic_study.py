@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bench.results import write_json, write_parquet
-from bench.suite import load_suite
+from bench.runs.results import write_json, write_parquet
+from bench.runs.suite import load_suite
 
 SUITE = """
 description = "synthetic study"

@@ -5,13 +5,13 @@ import pandas as pd
 import pytest
 from synthetic_study import BASE, SCALE, UNFINISHED, level, write_study
 
-from bench import stats
-from bench.aggregate import build_tables, load_study, resample
+from bench.analysis import stats
+from bench.analysis.aggregate import build_tables, load_study, resample
+from bench.analysis.paper import paper_returns
+from bench.analysis.report import latex, markdown
 from bench.cli import main
-from bench.paper import paper_returns
-from bench.report import latex, markdown
-from bench.results import write_json, write_parquet
-from bench.suite import load_suite
+from bench.runs.results import write_json, write_parquet
+from bench.runs.suite import load_suite
 
 END = 0.98  # mean of the last 5 points of a 100-point grid over a line from 0 to 1
 
@@ -203,8 +203,8 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys):
 def test_the_ledger_lists_each_finished_runs_commit_and_core_seconds_against_the_estimate(tmp_path):
     """run.json's commit, attempt and seconds per finished run, the cost model's estimate beside
     them, and totals in the Markdown; runs without those fields (older runs) stay empty."""
-    from bench.cost import StepCosts, run_seconds
-    from bench.ledger import ledger_markdown
+    from bench.analysis.cost import StepCosts, run_seconds
+    from bench.analysis.ledger import ledger_markdown
 
     path, suite, results = write_study(tmp_path)
     timed = {("gpo", "Hopper-v5", 0): 120.0, ("joint", "Walker2d-v5", 2): 300.0}

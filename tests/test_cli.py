@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from bench.results import atomic_write, is_done, write_json
+from bench.runs.results import atomic_write, is_done, write_json
 
 
 def gpo_bench(*args: str) -> subprocess.CompletedProcess:

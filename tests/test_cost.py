@@ -6,8 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from bench.algorithms import build_run
-from bench.cost import StepCosts, core_hours, gpo_evaluations_per_member, run_seconds
+from bench.analysis.cost import StepCosts, core_hours, gpo_evaluations_per_member, run_seconds
+from bench.runs.algorithms import build_run
+from bench.runs.suite import load_suite
 
 COSTS = StepCosts(
     train={
@@ -88,5 +89,5 @@ def test_dry_run_prices_the_suite_from_the_shipped_table():
         text=True,
     )
     assert out.returncode == 0, out.stderr
-    expected, _ = core_hours([r.spec() for r in __import__("bench.suite").suite.load_suite("lite").runs()])
+    expected, _ = core_hours([r.spec() for r in load_suite("lite").runs()])
     assert f"60 to run, 0 already done; about {expected:.2f} core-hours" in out.stdout

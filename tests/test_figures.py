@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from synthetic_study import BASE, level, write_study
 
-from bench.aggregate import build_tables, load_study
+from bench.analysis.aggregate import build_tables, load_study
+from bench.analysis.plot import make_figures
 from bench.cli import main
-from bench.plot import make_figures
 from figures.style import colour
 
 ALGOS = list(BASE)
@@ -155,8 +155,8 @@ def test_population_sizes_share_the_per_policy_axis(tmp_path):
     per policy though m = 4 used twice the env steps of m = 2."""
     import pandas as pd
 
-    from bench.results import write_json, write_parquet
-    from bench.suite import load_suite
+    from bench.runs.results import write_json, write_parquet
+    from bench.runs.suite import load_suite
 
     path = tmp_path / "sizes.toml"
     path.write_text(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.lease import LEASE_FILE, RunOwned, claim, live_owner
+from bench.runs.lease import LEASE_FILE, RunOwned, claim, live_owner
 
 TINY = """
 description = "two quick PPO runs"

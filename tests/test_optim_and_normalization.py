@@ -146,9 +146,9 @@ def test_one_env_reward_scaling_in_floats_is_bit_identical_to_the_array_arithmet
 
 
 def test_reward_scaler_resumed_from_a_torch_checkpoint_goes_on_exactly(rng, tmp_path):
-    """A checkpoint (bench.checkpoint: arrays as tensors) brings 0-d statistics back as shape (1,);
+    """A checkpoint (bench.runs.checkpoint: arrays as tensors) brings 0-d statistics back as shape (1,);
     the scaler must take them in its own shape and continue bit for bit as if never stopped."""
-    from bench.checkpoint import to_numpy, to_torch
+    from bench.runs.checkpoint import to_numpy, to_torch
 
     rewards, dones = rng.standard_normal((60, 1)), rng.random((60, 1)) < 0.1
     straight = RewardScaler(n_envs=1, gamma=0.99)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.policies import POLICIES_FILE, evaluate_policy, load_policies, load_policy
+from bench.artifacts.policies import POLICIES_FILE, evaluate_policy, load_policies, load_policy
 
 SUITE = """
 description = "every family, tiny"
@@ -127,7 +127,7 @@ def test_plot_draws_a_frame_strip_of_each_algorithms_best_policy(study):
 
 
 def test_a_strip_shows_evenly_spaced_steps_of_the_evaluation_episode(study, tmp_path):
-    from bench.video import render_in_child
+    from bench.artifacts.video import render_in_child
 
     _, results = study
     folders = [run_dir(results, algo) for algo in ("ppo", "gpo")]
@@ -163,7 +163,7 @@ def test_bad_run_missing_policies_and_unwritable_out_are_one_line_exit_2(study, 
 def test_a_missing_policies_file_is_not_damage_but_a_changed_one_is(study, tmp_path):
     import shutil
 
-    from bench.results import CorruptRun, done_record
+    from bench.runs.results import CorruptRun, done_record
 
     _, results = study
     copy = tmp_path / "run"

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from bench.cli import default_workers
-from bench.progress import PROGRESS_FILE, read_progress
-from bench.runner import run_one
+from bench.runs.progress import PROGRESS_FILE, read_progress
+from bench.runs.runner import run_one
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_integrity import gpo_bench  # noqa: E402

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.checkpoint import TorchCheckpointer
+from bench.runs.checkpoint import TorchCheckpointer
 from gpo.core.ppo import PPOConfig
 from gpo.core.trainer import TrainConfig, Trainer
 from gpo.gpo import GPO

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from bench import launch as launch_module
-from bench.suite import load_suite
+from bench.runs import launch as launch_module
+from bench.runs.suite import load_suite
 
 
 def cluster_up() -> bool:

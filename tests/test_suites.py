@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.suite import SuiteError, load_suite, shipped
+from bench.runs.suite import SuiteError, load_suite, shipped
 
 
 def gpo_bench(*args: str) -> subprocess.CompletedProcess:
@@ -101,8 +101,8 @@ def test_smoke_suite_runs_locally_once_and_a_second_run_launches_nothing(tmp_pat
 def test_a_failing_run_is_reported_with_its_error_and_log_and_runs_again_next_time(tmp_path):
     import gymnasium as gym
 
-    from bench.launch import launch
-    from bench.suite import Run
+    from bench.runs.launch import launch
+    from bench.runs.suite import Run
 
     # Registered in this process only: the run's own subprocess cannot make it, so it fails.
     gym.register("GPOTest/OnlyHere-v0", entry_point="gymnasium.envs.classic_control:PendulumEnv")
@@ -120,7 +120,7 @@ def test_the_evaluation_schedule_is_a_suite_choice_that_does_not_change_a_runs_i
     """eval_every_steps reaches every run's configuration; a finished run evaluated on another
     schedule still counts as done (the schedule never changes what is trained), while another
     number of evaluation episodes does not (it changes the evaluation returns)."""
-    from bench.results import write_json
+    from bench.runs.results import write_json
 
     runs = load_suite(str(write_suite(tmp_path, GOOD + "eval_every_steps = 1024\n"))).runs()
     assert {r.spec().config.eval_every_steps for r in runs} == {1024}
@@ -141,7 +141,7 @@ def test_a_run_recorded_before_a_configuration_field_existed_counts_as_made_with
     """A finished run's run.json records the configuration of its day. One recorded before
     PolicyConfig.training_dtype existed was made in float64, the field's default, and still counts
     as done; a run recorded with float32 training is another configuration."""
-    from bench.results import write_json
+    from bench.runs.results import write_json
 
     for algo in ("gpo", "single"):
         text = GOOD.replace('"ppo"', f'"{algo}"').replace("2048", "40960")
@@ -165,7 +165,7 @@ def test_a_run_recorded_before_a_configuration_field_existed_counts_as_made_with
 def test_a_suites_training_dtype_reaches_every_runs_policy_and_makes_them_other_runs(tmp_path):
     """training_dtype = "float32" in a suite sets every run's PolicyConfig; a finished float64 run
     in the same folder is another configuration (never counted, never replaced without --force)."""
-    from bench.results import write_json
+    from bench.runs.results import write_json
 
     text = GOOD.replace('["ppo"]', '["gpo", "single", "joint", "ppo"]').replace("2048", "40960")
     single = load_suite(str(write_suite(tmp_path, text + 'training_dtype = "float32"\n'))).runs()

@@ -41,7 +41,7 @@ class PolicyConfig:
     init_log_std: float = 0.0
     normalize_obs: bool = True
     clip_obs: float = 10.0
-    # Runs recorded before this field existed read as its default (bench.suite.with_new_defaults),
+    # Runs recorded before this field existed read as its default (bench.runs.suite.with_new_defaults),
     # which is right only while the default is float64, what they were made with.
     training_dtype: Literal["float64", "float32"] = "float64"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.results import is_done
+from bench.runs.results import is_done
 
 root = Path(__file__).resolve().parent
 

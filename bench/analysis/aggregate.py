@@ -23,18 +23,18 @@ Files:
   stretch of training for every algorithm, however densely it records).
 - ``final.parquet`` (+ ``final.md``, ``final.tex``), per metric × env × algo: mean, standard
   error (std/√n) and std (n−1) over seeds, the interquartile mean, 95% bootstrap intervals of the
-  mean and of the IQM and the Student-t interval of the mean (``bench.stats``), seeds finished
+  mean and of the IQM and the Student-t interval of the mean (``bench.analysis.stats``), seeds finished
   and seeds the suite asks for.
 - ``overall.parquet`` (+ ``.md``, ``.tex``), per metric × algo, across tasks: each task's final
   returns normalised to [0, 1] by the worst and best final return of any run of the study on that
   task; the IQM of all runs' scores with a stratified bootstrap interval; and the probability
   that the reference algorithm (``gpo`` by default) beats each other one, paired by task and seed.
 - ``paper.parquet`` (+ ``.md``, ``.tex``) when the study has GPO and Single or Joint on the
-  paper's tasks: ``bench.paper``.
+  paper's tasks: ``bench.analysis.paper``.
 - ``ledger.parquet`` (+ ``.md``): every finished run's commit, attempts, start, end and
-  core-seconds against ``--dry-run``'s estimate: ``bench.ledger``.
+  core-seconds against ``--dry-run``'s estimate: ``bench.analysis.ledger``.
 - ``crossovers.parquet`` (+ ``.md``) when runs crossed over: children right after crossover
-  against their parents, round by round: ``bench.crossovers``.
+  against their parents, round by round: ``bench.analysis.crossovers``.
 
 Runs that did not finish, or whose ``run.json`` records another configuration than the suite
 asks for (another budget, say), are left out and reported, never averaged in; a file that cannot
@@ -49,76 +49,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import stats
-from bench.results import CURVE_FILE, write_parquet, write_text
-from bench.suite import Run, Suite
+from bench.analysis import stats
+from bench.analysis.crossovers import crossover_markdown, crossover_table
+from bench.analysis.ledger import ledger_markdown, ledger_table
+from bench.analysis.paper import paper_table
+from bench.analysis.report import latex, markdown
+from bench.analysis.study import KEYS, Study, load_study, run_keys  # noqa: F401  (imported from here too)
+from bench.runs.results import CURVE_FILE, write_parquet, write_text
+from bench.runs.suite import Run, Suite
 
 METRICS = ("train", "eval")
 GRID_POINTS = 100
 LAST_POINTS = 5
-KEYS = ["suite", "algo", "env", "seed"]
 
 
 class AggregateError(ValueError):
     """Nothing to aggregate (no finished run), or an option out of range."""
-
-
-@dataclass
-class Study:
-    """A suite's runs as found under a results folder: the finished ones, and what was left out."""
-
-    suite: Suite
-    results: Path
-    finished: list[Run] = field(default_factory=list)
-    unfinished: list[str] = field(default_factory=list)
-    other_config: list[str] = field(default_factory=list)
-    unreadable: list[tuple[Path, str]] = field(default_factory=list)
-
-    def table(self, name: str) -> pd.DataFrame:
-        """One of the runs' files (``members.parquet`` ...), every finished run's that has it,
-        concatenated with the run's suite, algo, env and seed; unreadable files are recorded."""
-        frames = []
-        for run in self.finished:
-            path = run.folder(self.results) / name
-            if not path.exists():
-                continue
-            frame = self._read(path)
-            if frame is not None:
-                frames.append(frame.assign(**run_keys(run)))
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=KEYS)
-
-    def _read(self, path: Path) -> pd.DataFrame | None:
-        try:
-            return pd.read_parquet(path)
-        except Exception as error:  # a corrupt or truncated file: report it, go on
-            if all(p != path for p, _ in self.unreadable):
-                self.unreadable.append((path, f"{type(error).__name__}: {error}"))
-            return None
-
-    def expected_seeds(self) -> int:
-        return len(self.suite.seeds)
-
-
-def run_keys(run: Run) -> dict:
-    return {"suite": run.suite, "algo": run.algo_label, "env": run.env, "seed": run.seed}
-
-
-def load_study(suite: Suite, results: Path) -> Study:
-    study = Study(suite, Path(results))
-    for run in suite.runs():
-        finished = run.finished(results)
-        if finished == "corrupt":  # a damaged file is left out and named, like an unreadable one
-            damage = run.corruption(results)
-            study.unreadable.append(
-                (damage.path, damage.reason) if damage else (run.folder(results), "damaged")
-            )
-        elif finished is None:
-            study.unfinished.append(run.name)
-        elif finished == "other":
-            study.other_config.append(run.name)
-        else:
-            study.finished.append(run)
-    return study
 
 
 def metric_column(curve: pd.DataFrame, metric: str) -> pd.Series:
@@ -370,15 +316,11 @@ class Tables:
     final: pd.DataFrame
     overall: pd.DataFrame
     paper: pd.DataFrame
-    ledger: pd.DataFrame = field(default_factory=pd.DataFrame)  # bench.ledger
-    crossovers: pd.DataFrame = field(default_factory=pd.DataFrame)  # bench.crossovers
+    ledger: pd.DataFrame = field(default_factory=pd.DataFrame)  # bench.analysis.ledger
+    crossovers: pd.DataFrame = field(default_factory=pd.DataFrame)  # bench.analysis.crossovers
 
 
 def build_tables(study: Study, last: int = LAST_POINTS, reference: str | None = None) -> Tables:
-    from bench.crossovers import crossover_table
-    from bench.ledger import ledger_table
-    from bench.paper import paper_table
-
     curves = curves_table(study)
     if not study.finished:
         return Tables(study, curves, *(pd.DataFrame() for _ in range(4)))
@@ -397,10 +339,6 @@ def build_tables(study: Study, last: int = LAST_POINTS, reference: str | None = 
 
 def write_tables(tables: Tables) -> Path:
     """Write every table (Parquet, and Markdown and LaTeX for the readable ones), atomically."""
-    from bench.crossovers import crossover_markdown
-    from bench.ledger import ledger_markdown
-    from bench.report import latex, markdown
-
     folder = tables.study.results / tables.study.suite.name / "tables"
     write_parquet(folder / "curves.parquet", tables.curves)
     write_parquet(folder / "runs.parquet", tables.runs)

@@ -1,5 +1,5 @@
 """A study's ledger: for every finished run, the commit it ran from, its attempts, its start and
-end, its core-seconds, and what ``gpo-bench run --dry-run`` prices it at (``bench.cost``).
+end, its core-seconds, and what ``gpo-bench run --dry-run`` prices it at (``bench.analysis.cost``).
 
 It is the bookkeeping a study's report quotes: which code made the numbers (a study pinned to one
 commit shows one), and what the study cost against its estimate. Core-seconds are the finished
@@ -12,15 +12,12 @@ Written by ``gpo-bench aggregate`` as ``tables/ledger.parquet`` and ``tables/led
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from bench.cost import StepCosts, run_seconds
-from bench.results import CorruptRun, read_run
-
-if TYPE_CHECKING:
-    from bench.aggregate import Study
+from bench.analysis.cost import StepCosts, run_seconds
+from bench.analysis.study import Study
+from bench.runs.results import CorruptRun, read_run
 
 COLUMNS = [
     "suite",

@@ -2,7 +2,7 @@
 ``curve.parquet`` (the learning curve), ``run.json`` (configuration, versions, status) and, by
 family, GPO's ``rounds.parquet``, ``crossovers.parquet`` and ``members.parquet``, or Single's
 ``members.parquet`` and ``member_curves.parquet``; and ``policies.pt``, the final policies
-(``bench.policies``).
+(``bench.artifacts.policies``).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from pathlib import Path
 import pandas as pd
 
 from baselines.single import run_single as run_single_baseline
-from bench.algorithms import RunSpec, build_run
-from bench.checkpoint import TorchCheckpointer
-from bench.lease import claim, live_owner
-from bench.policies import POLICIES_FILE, policies_payload, save_policies
-from bench.progress import Heartbeat, TensorBoard, tensorboard_requested
-from bench.results import (
+from bench.artifacts.policies import POLICIES_FILE, policies_payload, save_policies
+from bench.runs.algorithms import RunSpec, build_run
+from bench.runs.checkpoint import TorchCheckpointer
+from bench.runs.lease import claim, live_owner
+from bench.runs.progress import Heartbeat, TensorBoard, tensorboard_requested
+from bench.runs.results import (
     CURVE_FILE,
     RUN_FILE,
     CorruptRun,
@@ -53,7 +53,7 @@ def execute(
     spec: RunSpec, checkpointer: TorchCheckpointer | None = None, algo: str = ""
 ) -> tuple[dict[str, pd.DataFrame], dict]:
     """Run ``spec`` to its budget (resuming from ``checkpointer``): its tables, by file name, and
-    its final policies (``bench.policies``)."""
+    its final policies (``bench.artifacts.policies``)."""
     config = spec.config
     if spec.family == "plain":
         curve, state = train_policy(config, checkpointer)
@@ -187,7 +187,7 @@ def run_one(
                     if curve["eval_return"].notna().any()
                     else None,
                 },
-                # What the run wrote, for status to verify (bench.results.verify_files).
+                # What the run wrote, for status to verify (bench.runs.results.verify_files).
                 "files": {name: file_digest(out / name) for name in tables},
                 # Bulk kept out of git (*.pt): verified where present, absent in a fresh clone.
                 "local_files": {POLICIES_FILE: file_digest(out / POLICIES_FILE)},

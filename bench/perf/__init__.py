@@ -52,7 +52,7 @@
     python -m bench.perf costs [--env TASK ...] [--out bench/data/step-costs.json]
         core-seconds per env step of each kind of training (GPO's population in lockstep, Joint,
         plain PPO-KL, clipped PPO, A2C), of GPO's crossover and of evaluation, on every task of
-        the shipped suites: the table ``gpo-bench run --dry-run`` prices runs with (bench.cost).
+        the shipped suites: the table ``gpo-bench run --dry-run`` prices runs with (bench.analysis.cost).
 
 stable-baselines3 is a dev dependency used only here, never by the package.
 """
@@ -281,7 +281,7 @@ def timed_steps(env: gym.Env, act, steps: int, seed: int) -> tuple[float, float]
 def policy_stepping(args: argparse.Namespace) -> dict:
     """Env step cost under a trained policy and under random actions, alternating rounds."""
     limit_threads()
-    from bench.policies import load_policy
+    from bench.artifacts.policies import load_policy
 
     policy = load_policy(Path(args.run))
     env = policy.make_env()
@@ -651,7 +651,7 @@ def floor(args: argparse.Namespace) -> dict:
 
 
 def suite_tasks() -> list[str]:
-    from bench.suite import load_suite, shipped
+    from bench.runs.suite import load_suite, shipped
 
     return sorted({env for name in shipped() for env in load_suite(name).envs})
 
@@ -704,9 +704,9 @@ def step_costs(task: str, steps: int) -> dict:
 
 def costs(args: argparse.Namespace) -> dict:
     limit_threads()
-    from bench.cost import KINDS
+    from bench.analysis.cost import KINDS
     from bench.envs import env_kwargs_for  # noqa: F401  (registers the Hilly tasks)
-    from bench.results import cpu_record, git_commit
+    from bench.runs.results import cpu_record, git_commit
 
     tasks = args.env or suite_tasks()
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -730,7 +730,7 @@ def costs(args: argparse.Namespace) -> dict:
         cpu=cpu_record()["model"],
     )
     if args.out:
-        from bench.results import write_json
+        from bench.runs.results import write_json
 
         write_json(Path(args.out), table)
     return {"tasks": tasks, "out": args.out}
@@ -785,7 +785,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--population", type=int, default=8)
     p.add_argument("--env-steps", type=int, default=20000, help="bare env steps per measurement")
     p.add_argument("--rounds", type=int, default=5)
-    p = sub.add_parser("costs", help="core-seconds per env step of each kind, per task (bench.cost)")
+    p = sub.add_parser("costs", help="core-seconds per env step of each kind, per task (bench.analysis.cost)")
     p.add_argument("--env", action="append", help="a task (repeatable); default: every suite's tasks")
     p.add_argument("--steps", type=int, default=8192, help="steps per member measured")
     p.add_argument("--out", default="bench/data/step-costs.json")
@@ -818,6 +818,3 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result), flush=True)
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,7 +15,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from bench import stats
+from bench.analysis import stats
 from bench.envs import PAPER_TASKS
 
 # Our algorithm labels for the paper's three methods, per learner.

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.results import atomic_write
+from bench.runs.results import atomic_write
 
 DEFAULT_SECONDS = 60.0
 

@@ -1,4 +1,4 @@
-"""``gpo-bench plot``: a study's figures, drawn by ``figures`` from ``bench.aggregate``'s tables,
+"""``gpo-bench plot``: a study's figures, drawn by ``figures`` from ``bench.analysis.aggregate``'s tables,
 saved as PNG and PDF (atomically) into ``<results>/<suite>/figures/``.
 
 Which figures a study gets depends on what its runs recorded:
@@ -10,7 +10,7 @@ Which figures a study gets depends on what its runs recorded:
 - ``crossover-children``: the paper's Figure 2a (GPO runs with state- or parameter-space
   crossover, e.g. the ``ablations`` suite);
 - ``crossover-rounds``: children against their parents, round by round (every study with
-  crossovers; ``bench.crossovers``);
+  crossovers; ``bench.analysis.crossovers``);
 - ``members-<metric>``: the paper's Figure 5 (a task where two algorithms saved their members:
   GPO's last population and Single's policies);
 - ``paper-<metric>``: ours against the paper (GPO with Single or Joint on the paper's tasks).
@@ -26,14 +26,14 @@ matplotlib.use("Agg")  # files only, no display needed (a cluster node, CI)
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bench.aggregate import (  # noqa: E402
+from bench.analysis.aggregate import (  # noqa: E402
     Tables,
     algo_labels,
     curve_bands,
     normalised_scores,
     profile_table,
 )
-from bench.results import atomic_write  # noqa: E402
+from bench.artifacts.files import atomic_write  # noqa: E402
 from figures.crossover import KIND_NAMES, crossover_children, crossover_rounds  # noqa: E402
 from figures.curves import learning_curves  # noqa: E402
 from figures.finals import final_returns, performance_profile  # noqa: E402

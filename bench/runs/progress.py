@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.lease import job_id
-from bench.results import write_json
+from bench.runs.lease import job_id
+from bench.runs.results import write_json
 
 PROGRESS_FILE = "progress.json"
 TENSORBOARD_DIR = "tensorboard"

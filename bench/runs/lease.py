@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.results import write_json
+from bench.runs.results import write_json
 
 LEASE_FILE, CLAIMS_LOG = "lease.json", "claims.log"
 DEFAULT_STALE_SECONDS = 120.0

@@ -3,7 +3,7 @@
 MuJoCo picks its OpenGL backend when it is first imported (``MUJOCO_GL``), so rendering runs in a
 child process: ``choose_backend`` tries EGL (GPUs, headless servers) and then OSMesa (software;
 Debian's ``libosmesa6``), each in a short probe, and uses the first that renders; a ``MUJOCO_GL``
-set by the user is the only one tried. ``python -m bench.video`` is that child.
+set by the user is the only one tried. ``python -m bench.artifacts.video`` is that child.
 
 The camera follows the robot's root body (body 1, the torso of every MuJoCo locomotion task) from
 the side, the return so far and the step are drawn on each frame, and frames are encoded with
@@ -49,7 +49,10 @@ def render_in_child(job: dict) -> dict:
     backend = choose_backend()
     env = {**os.environ, "MUJOCO_GL": backend, "PYOPENGL_PLATFORM": backend}
     child = subprocess.run(
-        [sys.executable, "-m", "bench.video", json.dumps(job)], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "bench.artifacts.video", json.dumps(job)],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     lines = child.stdout.strip().splitlines()
     if child.returncode != 0 or not lines:
@@ -179,10 +182,10 @@ def write_video(frames, out: Path, fps: int, gif: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Child process: one JSON job in, one JSON line out."""
-    parser = argparse.ArgumentParser(prog="python -m bench.video")
+    parser = argparse.ArgumentParser(prog="python -m bench.artifacts.video")
     parser.add_argument("job")
     job = json.loads(parser.parse_args(argv).job)
-    from bench.policies import load_policies
+    from bench.artifacts.policies import load_policies
 
     try:
         answers = []

@@ -28,7 +28,7 @@ from importlib import resources
 
 import gymnasium as gym
 
-from bench.algorithms import RunSpec
+from bench.runs.algorithms import RunSpec
 
 COSTS_FILE = "step-costs.json"
 KINDS = ("population", "joint", "ppo-kl", "ppo", "a2c")

@@ -1,6 +1,6 @@
 """The GPO fidelity audit: each choice of ours that a member after a crossover meets, measured.
 
-    python -m bench.fidelity switches --envs Hopper-v5 Walker2d-v5 --seeds 0 1 2 \\
+    python -m bench.perf.fidelity switches --envs Hopper-v5 Walker2d-v5 --seeds 0 1 2 \\
             --variants default inherit-learner continue-episodes small-dagger no-crossover \\
             --out results/fidelity/switches.jsonl
         `lite`-sized GPO runs (m = 4, 150k env steps per policy, 6 rounds: the `lite` suite's
@@ -8,7 +8,7 @@
         line per finished run is appended to ``--out`` (an interrupted audit resumes where it
         stopped); then a table of final returns per variant and env, and each variant's paired
         difference from ``default`` (same seeds).
-    python -m bench.fidelity continuation --envs Hopper-v5 Walker2d-v5 --seeds 0 1 2 \\
+    python -m bench.perf.fidelity continuation --envs Hopper-v5 Walker2d-v5 --seeds 0 1 2 \\
             --crossovers 3 --out results/fidelity/continuation.jsonl
         At each of a `lite` GPO run's first ``--crossovers`` crossovers, for every pair (x, y):
         - ``mutation`` rows: the child and, instead, its fitter parent x continuing, each mutate
@@ -17,7 +17,7 @@
           that learns slower than x would have is what a crossover must not cost.
         - ``crossover`` rows: the same pair crossed again with other DAgger budgets and with a
           randomly initialised child: imitation KL and the child's return against its parents.
-    python -m bench.fidelity report --switches ... --continuation ...
+    python -m bench.perf.fidelity report --switches ... --continuation ...
         the tables again from the JSON lines.
 """
 
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.algorithms import build_run
+from bench.runs.algorithms import build_run
 from gpo.core.parallel import TaskPool, single_threaded
 from gpo.crossover import crossover
 from gpo.gpo import GPO, GPOConfig
@@ -292,7 +292,7 @@ def continuation_tables(rows: pd.DataFrame) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.fidelity", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.perf.fidelity", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("switches", "continuation"):
         p = sub.add_parser(name)

@@ -4,7 +4,7 @@ Shipped suites live in ``bench/suites/``; a user may pass a path instead of a na
 validated completely before anything starts: every error names the field and what is accepted.
 
     description = "..."            # optional
-    algorithms = ["gpo", "single"] # names from bench.algorithms
+    algorithms = ["gpo", "single"] # names from bench.runs.algorithms
     envs = ["Hopper-v5"]           # gymnasium ids (the Hilly tasks included)
     seeds = 3                      # seeds 0..2, or an explicit list [0, 5, 7]
     steps_per_policy = 1_000_000   # the paper's per-policy budget
@@ -29,8 +29,8 @@ from pathlib import Path
 
 import tomllib
 
-from bench.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS, RunSpec, build_run
-from bench.results import CorruptRun, done_record
+from bench.runs.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS, RunSpec, build_run
+from bench.runs.results import CorruptRun, done_record
 from gpo.core.policy import TRAINING_DTYPES
 
 FIELDS = ("description", "algorithms", "envs", "seeds", "steps_per_policy", "population", "rounds")

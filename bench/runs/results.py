@@ -1,54 +1,27 @@
-"""Result files: every write is atomic (temporary file in the same folder, fsync, rename), so a
-crash leaves either the previous file or the new one, never half of one."""
+"""A run's folder: its record (``run.json``), the checksums that vouch for its files, the versions,
+CPU and commit a run records, and setting a damaged folder aside. Every file is written with
+``bench.artifacts.files``' atomic writers."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
 import subprocess
-import tempfile
 import time
-from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-import pandas as pd
+from bench.artifacts.files import (  # noqa: F401  (the run folder's writers, imported from here too)
+    atomic_write,
+    file_digest,
+    write_json,
+    write_parquet,
+    write_text,
+)
 
 RUN_FILE, CURVE_FILE = "run.json", "curve.parquet"
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 PACKAGES = ("gpo-bench", "numpy", "torch", "gymnasium", "mujoco", "pandas", "pyarrow")
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, obj: dict) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n"))
-
-
-def write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text))
-
-
-def write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 class CorruptRun(Exception):
@@ -74,15 +47,6 @@ def read_run(run_dir: Path) -> dict | None:
     if not isinstance(record, dict):
         raise CorruptRun(path, "run.json is not a JSON object")
     return record
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes, as run.json records it."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_files(run_dir: Path, record: dict) -> None:

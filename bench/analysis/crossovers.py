@@ -24,13 +24,10 @@ and ``.md``; ``gpo-bench plot`` draws ``gap_better`` and ``gap_mean`` by round.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from bench.aggregate import Study
+from bench.analysis.study import Study
 
 KINDS = {"state": "state space", "parameter": "parameter space"}
 GROUP = ["algo", "env", "kind", "round"]

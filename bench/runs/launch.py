@@ -10,7 +10,7 @@
 
 Runs already done are skipped unless ``force``; failed or unfinished ones run again. A run's
 ``run.json`` records the submitit job id and the path of its log. A run that another live
-launcher owns (``bench.lease``) is skipped and reported; a run whose files are damaged is moved
+launcher owns (``bench.runs.lease``) is skipped and reported; a run whose files are damaged is moved
 aside (``<folder>.corrupt-<time>``) and run again.
 
 Ctrl-C: local jobs are started with SIGINT ignored (so the terminal's Ctrl-C reaches only this
@@ -34,10 +34,10 @@ from pathlib import Path
 
 import submitit
 
-from bench.lease import Owner, RunOwned, live_owner
-from bench.results import CorruptRun, done_record, quarantine, read_run
-from bench.runner import run_one
-from bench.suite import Run
+from bench.runs.lease import Owner, RunOwned, live_owner
+from bench.runs.results import CorruptRun, done_record, quarantine, read_run
+from bench.runs.runner import run_one
+from bench.runs.suite import Run
 
 POLL_SECONDS = 0.5
 
