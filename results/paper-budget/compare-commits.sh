@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Do two commits train the same numbers? Runs gpo, single and joint briefly (Walker2d-v5,
-# population 2) from worktrees of both commits and compares every column of their curves and
-# member tables but wall time, bit for bit. Usage: compare-commits.sh OLD NEW [ENV=VALUE ...]
-# (ENV=VALUE: environment of OLD's runs only, e.g. OMP_NUM_THREADS=1). ALGOS="gpo ppo" picks
-# other algorithms (default: gpo single joint), TASK=Hopper-v5 another task.
+# Do two commits train the same numbers? Runs gpo, single and joint briefly (population 2, 8,192
+# steps per policy, 2 rounds) on each of paper-budget's tasks from worktrees of both commits and
+# compares every column of their curves and member tables but wall time, bit for bit. Usage:
+# compare-commits.sh OLD NEW [ENV=VALUE ...] (ENV=VALUE: environment of OLD's runs only, e.g.
+# OMP_NUM_THREADS=1). ALGOS="gpo ppo" picks other algorithms (default: gpo single joint),
+# TASKS="Hopper-v5" other tasks (default: the five of paper-budget; TASK= names one, as before).
 set -euo pipefail
 old=${1:?usage: results/paper-budget/compare-commits.sh OLD NEW [ENV=VALUE ...]} new=${2:?usage: results/paper-budget/compare-commits.sh OLD NEW [ENV=VALUE ...]}; shift 2
 source "$(dirname "$0")/../two-worktrees.sh"
 two_worktrees "$old" "$new"
-args=(--env "${TASK:-Walker2d-v5}" --steps 8192 --population 2 --rounds 2 --seed 0)
-for algo in ${ALGOS:-gpo single joint}; do
-  (cd "$work/old" && env "$@" PYTHONPATH="$work/old" python -m bench.cli train --algo "$algo" "${args[@]}" \
-     --out "$work/runs/old-$algo" >/dev/null 2>&1)
-  (cd "$work/new" && PYTHONPATH="$work/new" python -m bench.cli train --algo "$algo" "${args[@]}" \
-     --out "$work/runs/new-$algo" >/dev/null 2>&1)
-  python - "$work/runs/old-$algo" "$work/runs/new-$algo" "$algo" <<'PY'
+for task in ${TASK:-${TASKS:-Walker2d-v5 HalfCheetah-v5 Ant-v5 Hopper-v5 gpo_bench/HalfCheetahHilly-v0}}; do
+  args=(--env "$task" --steps 8192 --population 2 --rounds 2 --seed 0)
+  slug=${task//\//-}
+  for algo in ${ALGOS:-gpo single joint}; do
+    (cd "$work/old" && env "$@" PYTHONPATH="$work/old" python -m bench.cli train --algo "$algo" "${args[@]}" \
+       --out "$work/runs/old-$slug-$algo" >/dev/null 2>&1)
+    (cd "$work/new" && PYTHONPATH="$work/new" python -m bench.cli train --algo "$algo" "${args[@]}" \
+       --out "$work/runs/new-$slug-$algo" >/dev/null 2>&1)
+    python - "$work/runs/old-$slug-$algo" "$work/runs/new-$slug-$algo" "$task $algo" <<'PY'
 import sys
 from pathlib import Path
 
@@ -29,4 +32,5 @@ for table in sorted(p.name for p in old.glob("*.parquet")):
     verdicts.append(f"{table} {'identical' if same else 'DIFFERENT'}")
 print(f"{algo}: " + ", ".join(verdicts))
 PY
+  done
 done
