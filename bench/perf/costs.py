@@ -1,0 +1,125 @@
+"""``costs`` and ``joint-scaling``: core-seconds per env step of each kind of training, the table
+``gpo-bench run --dry-run`` prices runs with (``bench/data/step-costs.json``, ``bench.analysis.cost``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+
+from bench.perf import (
+    limit_threads,
+)
+from gpo.core.ppo import PPOConfig
+from gpo.core.trainer import TrainConfig, Trainer
+
+
+def joint_scaling(args: argparse.Namespace) -> dict:
+    """Joint's training cost per env step at each population size, alternating rounds."""
+    limit_threads()
+    from baselines.single import SingleConfig, joint_config
+
+    samples: dict[int, list[float]] = {m: [] for m in args.population}
+    for _ in range(args.rounds):
+        for m in args.population:
+            config = joint_config(SingleConfig(args.env, args.steps, population=m, eval_every_steps=0))
+            trainer = Trainer(config)
+            start = time.perf_counter()
+            trainer.run()
+            samples[m].append((time.perf_counter() - start) / config.total_steps)
+            trainer.close()
+    result: dict = {"env": args.env, "steps_per_policy": args.steps, "rounds": args.rounds}
+    for m, values in samples.items():
+        result[f"m{m}_us_per_step"] = round(1e6 * statistics.median(values), 1)
+    return result
+
+
+def suite_tasks() -> list[str]:
+    from bench.runs.suite import load_suite, shipped
+
+    return sorted({env for name in shipped() for env in load_suite(name).envs})
+
+
+def step_costs(task: str, steps: int) -> dict:
+    """Core-seconds per env step on ``task``, each kind measured on its own, one thread."""
+    from baselines.single import SingleConfig, joint_config
+    from gpo.core.a2c import A2CConfig
+    from gpo.core.evaluation import evaluate_together
+    from gpo.core.parallel import TaskPool
+    from gpo.gpo import GPO, GPOConfig
+    from gpo.population import Member
+
+    m = 4
+    config = GPOConfig(task, 2 * steps + 5120, population=m, rounds=2, eval_every_steps=0, eval_episodes=1)
+    run = GPO(config)
+    run.run_round(TaskPool(1))  # round 0: the members' mutation in lockstep, then 4 crossovers
+    record = run.rounds[0]
+    agents = [Member.from_state(run.spec, state).agent for state in run.members]
+    envs = [gym.make(task) for _ in agents]
+    start = time.perf_counter()
+    evaluated = evaluate_together(agents, envs, 2, seeds=0)
+    evaluation = (time.perf_counter() - start) / sum(n for _, n in evaluated)
+    for env in envs:
+        env.close()
+    mutation_steps = m * config.mutation_steps(0)
+    crossover_steps = sum(c["env_steps"] for c in run.crossovers)
+    child_eval = sum(c["eval_steps"] for c in run.crossovers) * evaluation
+    train = {"population": (record["seconds_mutation"] - record["seconds_evaluation"]) / mutation_steps}
+
+    def plain(train_config) -> float:
+        trainer = Trainer(train_config)
+        start = time.perf_counter()
+        trainer.run()
+        trainer.close()
+        return (time.perf_counter() - start) / train_config.total_steps
+
+    single = SingleConfig(task, steps, population=m, eval_every_steps=0)
+    train["joint"] = plain(joint_config(single))
+    train["ppo-kl"] = plain(TrainConfig(task, steps, learner=PPOConfig.kl_penalty(), eval_every_steps=0))
+    train["ppo"] = plain(TrainConfig(task, steps, learner=PPOConfig(), eval_every_steps=0))
+    train["a2c"] = plain(TrainConfig(task, steps, learner=A2CConfig(), eval_every_steps=0))
+    return {
+        "train": train,
+        "crossover": (record["seconds_crossover"] - child_eval) / crossover_steps,
+        "evaluation": evaluation,
+        "obs_dim": int(run.spec.obs_dim),
+    }
+
+
+def costs(args: argparse.Namespace) -> dict:
+    limit_threads()
+    from bench.analysis.cost import KINDS
+    from bench.envs import env_kwargs_for  # noqa: F401  (registers the Hilly tasks)
+    from bench.runs.results import cpu_record, git_commit
+
+    tasks = args.env or suite_tasks()
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    table: dict = {"train": {kind: {} for kind in KINDS}, "crossover": {}, "evaluation": {}, "obs_dims": {}}
+    for task in tasks:
+        measured = step_costs(task, args.steps)
+        for kind, seconds in measured["train"].items():
+            table["train"][kind][task] = seconds
+        table["crossover"][task] = measured["crossover"]
+        table["evaluation"][task] = measured["evaluation"]
+        table["obs_dims"][task] = measured["obs_dim"]
+        print(f"{task}: {json.dumps(measured)}", file=sys.stderr, flush=True)
+    table.update(
+        command="python -m bench.perf costs" + "".join(f" --env {t}" for t in args.env or ()),
+        steps=args.steps,
+        threads=1,
+        unit="core-seconds per env step",
+        # Where and when: step costs move with the code and the machine (README, Performance).
+        measured=f"{start} to {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}",
+        commit=git_commit(),
+        cpu=cpu_record()["model"],
+    )
+    if args.out:
+        from bench.runs.results import write_json
+
+        write_json(Path(args.out), table)
+    return {"tasks": tasks, "out": args.out}
