@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from figures.style import colour, dots_and_means, seeds_note, task_name
+from figures.style import asked_text, colour, dots_and_means, seeds_note, task_name
 
 KIND_NAMES = {"state": "state space", "parameter": "parameter space"}
 
@@ -28,7 +28,7 @@ def normalised_children(crossovers: pd.DataFrame) -> pd.DataFrame:
     return first.replace([np.inf, -np.inf], np.nan).dropna(subset=["normalised"])
 
 
-def crossover_children(crossovers: pd.DataFrame, seeds_asked: int, title: str = ""):
+def crossover_children(crossovers: pd.DataFrame, seeds_asked: int | dict[str, int], title: str = ""):
     children = normalised_children(crossovers)
     envs = list(dict.fromkeys(children.env))
     order = list(dict.fromkeys(children.sort_values("kind", ascending=False)["crossover"]))
@@ -62,7 +62,7 @@ def crossover_children(crossovers: pd.DataFrame, seeds_asked: int, title: str = 
     return fig
 
 
-def crossover_rounds(table: pd.DataFrame, seeds_asked: int, title: str = ""):
+def crossover_rounds(table: pd.DataFrame, seeds_asked: int | dict[str, int], title: str = ""):
     """The paper's Figure 2a past the first round, from ``bench.analysis.crossovers``' table: per task,
     each round's children right after crossover minus their better parent (solid) and minus the
     average of their parents (dashed), mean over runs ± SE over runs, a line per algorithm and
@@ -93,7 +93,8 @@ def crossover_rounds(table: pd.DataFrame, seeds_asked: int, title: str = ""):
     runs = table.groupby(["env", "algo"], sort=False)["runs"].max()
     fig.suptitle(
         f"{title}\nchildren right after crossover against their parents, by round: mean ± SE over runs\n"
-        f"runs (of {seeds_asked}): " + "; ".join(f"{task_name(e)} {a} {n}" for (e, a), n in runs.items()),
+        f"runs (of {asked_text(seeds_asked)}): "
+        + "; ".join(f"{task_name(e)} {a} {n}" for (e, a), n in runs.items()),
         fontsize=9,
     )
     fig.tight_layout()

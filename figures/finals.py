@@ -13,7 +13,9 @@ from figures.curves import panel_grid
 from figures.style import METRIC_LABELS, colour, palette, seeds_note, shared_legend, task_name
 
 
-def final_returns(final: pd.DataFrame, runs: pd.DataFrame, metric: str, seeds_asked: int, title: str = ""):
+def final_returns(
+    final: pd.DataFrame, runs: pd.DataFrame, metric: str, seeds_asked: int | dict[str, int], title: str = ""
+):
     """``final``: bench.analysis.aggregate's per env × algo table (its intervals are drawn as they are
     printed); ``runs``: each run's final return, drawn as dots."""
     final = final[final.metric == metric]

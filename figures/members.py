@@ -22,7 +22,9 @@ def ranked_members(members: pd.DataFrame, metric: str) -> pd.DataFrame:
     return ranked
 
 
-def member_returns(members: pd.DataFrame, env: str, metric: str, seeds_asked: int, title: str = ""):
+def member_returns(
+    members: pd.DataFrame, env: str, metric: str, seeds_asked: int | dict[str, int], title: str = ""
+):
     ranked = ranked_members(members[members.env == env], metric)
     algos = list(dict.fromkeys(ranked.algo))
     fig, ax = plt.subplots(figsize=(6.4, 4.4))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Mapping
 
 import matplotlib as mpl
 import pandas as pd
@@ -68,15 +69,31 @@ def task_name(env: str) -> str:
     return TASK_NAMES.get(env, env)
 
 
-def seeds_note(frame: pd.DataFrame, algos, asked: int) -> str:
+def asked_text(asked: int | Mapping[str, int]) -> str:
+    """'3', or '3-5 by task' when a study asks different seed counts of its tasks."""
+    if not isinstance(asked, Mapping):
+        return str(asked)
+    low, high = min(asked.values()), max(asked.values())
+    return str(low) if low == high else f"{low}\u2013{high} by task"
+
+
+def seeds_note(frame: pd.DataFrame, algos, asked: int | Mapping[str, int]) -> str:
     """'seeds per algorithm (of 3): gpo 3, single 2; partial study': finished seeds per
-    algorithm, counted on the task with the fewest (so a partly finished task shows)."""
-    counts = {}
+    algorithm, counted on the task with the fewest (so a partly finished task shows). ``asked``
+    is one count, or a count per task."""
+    counts, partial = {}, False
     for algo in algos:
         per_task = frame[frame.algo == algo].groupby("env")["seed"].nunique()
         counts[algo] = int(per_task.min()) if len(per_task) else 0
-    note = f"seeds per algorithm (of {asked}): " + ", ".join(f"{a} {n}" for a, n in counts.items())
-    return note + ("; partial study" if any(n < asked for n in counts.values()) else "")
+        if isinstance(asked, Mapping):
+            tasks = set(frame.env) & set(asked)
+            partial |= any(int(per_task.get(env, 0)) < asked[env] for env in tasks) or not len(per_task)
+        else:
+            partial |= counts[algo] < asked
+    note = f"seeds per algorithm (of {asked_text(asked)}): " + ", ".join(
+        f"{a} {n}" for a, n in counts.items()
+    )
+    return note + ("; partial study" if partial else "")
 
 
 def theme() -> None:

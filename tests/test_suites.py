@@ -40,7 +40,7 @@ def test_every_shipped_suite_loads_and_the_paper_suites_have_their_shape():
     assert len(load_suite("smoke").runs()) == 4
     paper = load_suite("paper-budget")  # the paper's budget on its two strongest tasks (#15)
     assert (paper.populations, paper.steps_per_policy, paper.rounds) == ((8,), 1_000_000, 12)
-    assert set(paper.algorithms) == {"gpo", "single", "joint"} and len(paper.runs()) == 18
+    assert set(paper.algorithms) == {"gpo", "single", "joint"} and len(paper.runs()) == 57
 
 
 @pytest.mark.parametrize(
@@ -178,3 +178,33 @@ def test_a_suites_training_dtype_reaches_every_runs_policy_and_makes_them_other_
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "run.json", {"status": "done", "config": run64.configuration(), "files": {}})
         assert (run64.finished(tmp_path), run32.finished(tmp_path)) == ("done", "other")
+
+
+def test_env_seeds_give_some_tasks_other_seeds_and_the_tables_ask_for_them(tmp_path):
+    body = GOOD.replace('envs = ["InvertedPendulum-v5"]', 'envs = ["InvertedPendulum-v5", "Pendulum-v1"]')
+    suite = load_suite(str(write_suite(tmp_path, body + '\n[env_seeds]\n"Pendulum-v1" = [0, 3, 4]\n')))
+    assert sorted((r.env, r.seed) for r in suite.runs()) == [
+        ("InvertedPendulum-v5", 0),
+        ("InvertedPendulum-v5", 1),
+        ("Pendulum-v1", 0),
+        ("Pendulum-v1", 3),
+        ("Pendulum-v1", 4),
+    ]
+    # --env keeps a task's own seeds; --seeds N asks N of every task
+    assert [r.seed for r in suite.narrowed(envs=["Pendulum-v1"]).runs()] == [0, 3, 4]
+    assert len(suite.narrowed(seeds=1).runs()) == 2
+    from bench.analysis.study import Study
+
+    assert Study(suite, tmp_path).seeds_asked() == {"InvertedPendulum-v5": 2, "Pendulum-v1": 3}
+    paper = load_suite("paper-budget")
+    assert (
+        len(paper.runs()) == 57
+        and len(paper.seeds_for("Walker2d-v5")) == 5
+        and len(paper.seeds_for("Ant-v5")) == 3
+    )
+
+
+def test_env_seeds_must_name_the_suites_tasks(tmp_path):
+    path = write_suite(tmp_path, GOOD + '\n[env_seeds]\n"Hopper-v5" = 5\n')
+    with pytest.raises(SuiteError, match="env_seeds: 'Hopper-v5' is not one of the suite's envs"):
+        load_suite(str(path))

@@ -209,7 +209,7 @@ def final_table(study: Study, finals: pd.DataFrame) -> pd.DataFrame:
                     continue
                 rows.append(
                     {"metric": metric, "env": env, "algo": algo, **summarise(values)}
-                    | {"seeds_asked": study.expected_seeds()}
+                    | {"seeds_asked": study.expected_seeds(env)}
                 )
     return pd.DataFrame(rows)
 

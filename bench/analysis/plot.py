@@ -60,7 +60,7 @@ def make_figures(tables: Tables, metric: str, band: str = "ci", task: str | None
         raise ValueError(f"--task: {task!r} is not in suite {suite.name!r}; it has: {', '.join(suite.envs)}")
     theme()
     title = f"{suite.name}: {suite.description}" if suite.description else suite.name
-    algos, envs, asked = algo_labels(suite), list(suite.envs), len(suite.seeds)
+    algos, envs, asked = algo_labels(suite), list(suite.envs), study.seeds_asked()
     curves = tables.curves[tables.curves.metric == metric].dropna(subset=["value"])
     figures = {
         f"curves-{metric}": learning_curves(

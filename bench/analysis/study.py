@@ -46,8 +46,16 @@ class Study:
                 self.unreadable.append((path, f"{type(error).__name__}: {error}"))
             return None
 
-    def expected_seeds(self) -> int:
-        return len(self.suite.seeds)
+    def expected_seeds(self, env: str | None = None) -> int:
+        """Seeds the suite asks for on ``env``, or on every task if they all ask the same number
+        (else the most any task asks for)."""
+        if env is not None:
+            return len(self.suite.seeds_for(env))
+        return max(len(self.suite.seeds_for(e)) for e in self.suite.envs)
+
+    def seeds_asked(self) -> dict[str, int]:
+        """Seeds asked per task."""
+        return {env: len(self.suite.seeds_for(env)) for env in self.suite.envs}
 
 
 def run_keys(run: Run) -> dict:

@@ -13,6 +13,8 @@ validated completely before anything starts: every error names the field and wha
     eval_every_steps = 20_480      # optional: per-policy env steps between evaluations
     eval_episodes = 5              # optional: deterministic episodes per evaluation
     training_dtype = "float64"     # optional: or "float32", the precision of the learners' passes
+    [env_seeds]                    # optional, last (a TOML table): other seeds for some tasks
+    "Walker2d-v5" = 5              # a count or a list, as ``seeds``
 
 The evaluation schedule is not part of a run's identity (like the number of workers): it never
 changes what a run trains, only where its curve is sampled, so a finished run evaluated on another
@@ -34,7 +36,7 @@ from bench.runs.results import CorruptRun, done_record
 from gpo.core.policy import TRAINING_DTYPES
 
 FIELDS = ("description", "algorithms", "envs", "seeds", "steps_per_policy", "population", "rounds")
-OPTIONAL = {"description", "eval_every_steps", "eval_episodes", "training_dtype"}
+OPTIONAL = {"description", "eval_every_steps", "eval_episodes", "training_dtype", "env_seeds"}
 # Configuration keys that say where a curve is evaluated, not what is trained (``eval_every`` is
 # the iteration count older versions recorded).
 SCHEDULE_KEYS = ("eval_every", "eval_every_steps", "eval_offset_steps", "eval_at_end", "eval_seed")
@@ -129,6 +131,12 @@ class Suite:
     eval_every_steps: int = EVAL_EVERY_STEPS
     eval_episodes: int = EVAL_EPISODES
     training_dtype: str = "float64"
+    # (task, seeds) for the tasks that run other seeds than ``seeds`` (a study extended with more
+    # seeds where its answer rests, say)
+    env_seeds: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    def seeds_for(self, env: str) -> tuple[int, ...]:
+        return dict(self.env_seeds).get(env, self.seeds)
 
     def narrowed(
         self,
@@ -149,11 +157,13 @@ class Suite:
             raise SuiteError(f"--seeds must be >= 1, got {seeds}")
         if steps_per_policy is not None and steps_per_policy < 1:
             raise SuiteError(f"--steps must be >= 1, got {steps_per_policy}")
+        kept_envs = [e for e in self.envs if not envs or e in envs]
         narrowed = replace(
             self,
             algorithms=tuple(a for a in self.algorithms if not algorithms or a in algorithms),
             envs=tuple(e for e in self.envs if not envs or e in envs),
             seeds=tuple(range(seeds)) if seeds is not None else self.seeds,
+            env_seeds=() if seeds is not None else tuple((e, s) for e, s in self.env_seeds if e in kept_envs),
             steps_per_policy=steps_per_policy or self.steps_per_policy,
         )
         narrowed.validate()
@@ -186,7 +196,7 @@ class Suite:
             for algo in self.algorithms
             for m in self.populations
             for env in self.envs
-            for seed in self.seeds
+            for seed in self.seeds_for(env)
         ]
 
 
@@ -255,6 +265,16 @@ def _seeds(value) -> tuple[int, ...]:
     return _int_list("seeds", value, 0)
 
 
+def _env_seeds(value, envs: tuple[str, ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """``[env_seeds]``: task id -> a seed count or list, for tasks of the suite only."""
+    if not isinstance(value, dict):
+        raise SuiteError(f"env_seeds: expected a table of task ids to seeds, got {value!r}")
+    for env in value:
+        if env not in envs:
+            raise SuiteError(f"env_seeds: {env!r} is not one of the suite's envs ({', '.join(envs)})")
+    return tuple((env, _seeds(value[env])) for env in envs if env in value)
+
+
 def _names(field: str, value, accepted) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise SuiteError(f"{field}: expected a non-empty list of names, got {value!r}")
@@ -288,12 +308,14 @@ def load_suite(name_or_path: str) -> Suite:
     missing = [f for f in FIELDS if f not in data and f not in OPTIONAL]
     if missing:
         raise SuiteError(f"{missing[0]}: missing (a suite names {', '.join(FIELDS[1:])})")
+    envs = _names("envs", data["envs"], set(gym.registry))
     suite = Suite(
         name=path.stem,
         description=str(data.get("description", "")),
         algorithms=_names("algorithms", data["algorithms"], ALGORITHMS),
-        envs=_names("envs", data["envs"], set(gym.registry)),
+        envs=envs,
         seeds=_seeds(data["seeds"]),
+        env_seeds=_env_seeds(data.get("env_seeds", {}), envs),
         steps_per_policy=_int("steps_per_policy", data["steps_per_policy"], 1),
         populations=_int_list("population", data["population"], 1),
         rounds=_int("rounds", data["rounds"], 1),
