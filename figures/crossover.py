@@ -54,7 +54,7 @@ def crossover_children(crossovers: pd.DataFrame, seeds_asked: int | dict[str, in
     ax.set_ylabel("child's return / first parent's return")
     ax.legend(frameon=False, fontsize=8)
     ax.set_title(
-        f"{title}\nfirst-round children after crossover: mean, 95% bootstrap CI, every child\n"
+        f"{title}\nfirst-round children after crossover: mean, 95% t-interval, every child\n"
         f"{seeds_note(children, list(dict.fromkeys(children.algo)), seeds_asked)}",
         fontsize=9,
     )

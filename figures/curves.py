@@ -12,7 +12,7 @@ import pandas as pd
 from figures.style import METRIC_LABELS, X_LABEL, colour, shared_legend, task_name
 
 BAND_NAMES = {
-    "ci": "mean and 95% bootstrap CI over seeds",
+    "ci": "mean and 95% t-interval over seeds",
     "iqr": "median and interquartile range over seeds",
 }
 

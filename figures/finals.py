@@ -1,4 +1,4 @@
-"""Final returns: per task, every algorithm's mean with its 95% bootstrap interval and every
+"""Final returns: per task, every algorithm's mean with its 95% Student-t interval and every
 seed as a dot; and across tasks, the performance profile (fraction of runs whose normalised
 score exceeds τ, Agarwal et al. 2021)."""
 
@@ -42,7 +42,7 @@ def final_returns(
         )
         for i, algo in enumerate(present):
             cell = cells.loc[algo]
-            low, high = cell["ci_low"], cell["ci_high"]
+            low, high = cell["t_ci_low"], cell["t_ci_high"]
             yerr = None if np.isnan(low) else [[cell["mean"] - low], [high - cell["mean"]]]
             ax.errorbar(i, cell["mean"], yerr=yerr, fmt="o", color=colour(algo), ms=8, capsize=4, lw=2)
         ax.set_title(task_name(env))
@@ -50,7 +50,7 @@ def final_returns(
         ax.set_ylabel("final return")
         ax.set_xticks(range(len(present)), present, rotation=30, ha="right")
     fig.suptitle(
-        f"{title}\nfinal {METRIC_LABELS[metric]}: mean, 95% bootstrap CI and every seed; "
+        f"{title}\nfinal {METRIC_LABELS[metric]}: mean, 95% t-interval and every seed; "
         f"{seeds_note(runs, algos, seeds_asked)}"
     )
     shared_legend(fig, algos)

@@ -1,6 +1,6 @@
 """The paper's Figure 5: the final return of every member of GPO's last population against every
 member of Single's, on one task. Members are ranked within their run (1 = its best); the points
-are the mean over seeds of each rank with a 95% bootstrap CI, the dots every member."""
+are the mean over seeds of each rank with a 95% t-interval, the dots every member."""
 
 from __future__ import annotations
 

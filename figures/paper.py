@@ -1,6 +1,7 @@
 """Ours against the paper: per task, GPO's final return relative to Single and to Joint, our
-ratio (with its 95% bootstrap CI) beside the paper's. Absolute returns are not comparable
-(rllab's rewards are not gymnasium's); ratios and the methods' order are."""
+ratio (with its 95% Fieller interval; a dotted line where it is unbounded) beside the paper's.
+Absolute returns are not comparable (rllab's rewards are not gymnasium's); ratios and the
+methods' order are."""
 
 from __future__ import annotations
 
@@ -23,15 +24,16 @@ def paper_vs_ours(table: pd.DataFrame, metric: str, title: str = ""):
         low = rows[f"gpo_over_{other}_ci_low"].to_numpy(float)
         high = rows[f"gpo_over_{other}_ci_high"].to_numpy(float)
         gpo = "gpo" if learner == "ppo" else f"gpo-{learner}"
+        bounded = np.isfinite(low) & np.isfinite(high)
         ax.errorbar(
             x + 0.12,
             ours,
-            yerr=[ours - low, high - ours],
+            yerr=[np.where(bounded, ours - low, 0.0), np.where(bounded, high - ours, 0.0)],
             fmt="o",
             color=colour(gpo),
             capsize=4,
             ms=7,
-            label="ours (95% CI)",
+            label="ours (95% Fieller interval)",
         )
         ax.scatter(
             x - 0.12,
@@ -42,6 +44,8 @@ def paper_vs_ours(table: pd.DataFrame, metric: str, title: str = ""):
             s=50,
             label="paper",
         )
+        for i in np.flatnonzero(~bounded & np.isfinite(ours) & (low == -np.inf)):
+            ax.axvline(x[i] + 0.12, color=colour(gpo), lw=1.5, ls=":")  # unbounded: any ratio
         ax.axhline(1.0, color="grey", lw=1, ls="--")
         ax.set_xticks(
             x, rows["task"], rotation=30 if len(rows) > 4 else 0, ha="right" if len(rows) > 4 else "center"

@@ -50,7 +50,7 @@ def test_learning_curves_panel_per_task_line_per_algorithm_shared_legend(study):
     assert legend_labels(fig) == ALGOS  # one legend for the figure, none per panel
     assert all(ax.get_legend() is None for ax in fig.axes)
     title = fig._suptitle.get_text()
-    assert "mean and 95% bootstrap CI" in title
+    assert "mean and 95% t-interval" in title
     assert (
         "seeds per algorithm (of 4): gpo 4, gpo-param-crossover 4, single 3, joint 4; partial study" in title
     )

@@ -129,8 +129,9 @@ BANDS = ("ci", "iqr")
 
 
 def curve_bands(curves: pd.DataFrame, metric: str, band: str = "ci") -> pd.DataFrame:
-    """Per algo × env × grid point, over seeds: ``ci``, the mean and its 95% bootstrap interval
-    (whole curves resampled); ``iqr``, the median and the interquartile range. Only points where
+    """Per algo × env × grid point, over seeds: ``ci``, the mean and its 95% Student-t interval
+    (a percentile bootstrap cannot pass the seeds' range and undercovers at 3-5 seeds; none with
+    one seed); ``iqr``, the median and the interquartile range. Only points where
     every finished seed of that algo and env has a value are kept, so the line never jumps where
     one seed's record starts."""
     if band not in BANDS:
@@ -143,7 +144,7 @@ def curve_bands(curves: pd.DataFrame, metric: str, band: str = "ci") -> pd.DataF
         values = table.to_numpy(float)
         if band == "ci":
             centre = values.mean(axis=0)
-            low, high = stats.mean_ci_columns(values)
+            low, high = stats.mean_t_columns(values)
         else:
             low, centre, high = np.percentile(values, [25, 50, 75], axis=0)
         rows.append(

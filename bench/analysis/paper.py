@@ -3,9 +3,11 @@
 The paper's numbers (its Tables 1 and 2, rllab rewards) ship as ``bench/data/paper-final-returns.csv``.
 Absolute returns are not comparable (rllab's and gymnasium's rewards differ), so the table
 compares what is: the ratios GPO/Single and GPO/Joint of mean final returns, and the order of the
-three methods. Our ratio comes with a 95% bootstrap interval (each algorithm's seeds resampled
-independently). A ratio is only defined where the denominator's mean return is positive (early
-HalfCheetah returns can be negative); elsewhere it is n/a.
+three methods. Our ratio comes with its 95% Fieller interval, and the difference of GPO's and the
+baseline's mean with Welch's and an exact permutation test's p-values (``bench.analysis.stats.compare``:
+what holds with 3-5 seeds a cell, where a percentile bootstrap undercovers). A ratio is only
+defined where the denominator's mean return is positive (early HalfCheetah returns can be
+negative); elsewhere it is n/a.
 """
 
 from __future__ import annotations
@@ -67,12 +69,19 @@ def paper_table(study, finals: pd.DataFrame) -> pd.DataFrame:
                 for other in ("single", "joint"):
                     row[f"paper_gpo_over_{other}"] = _ratio(reported["gpo_mean"], reported[f"{other}_mean"])
                     row[f"gpo_over_{other}"] = _ratio(means["gpo"], means[other])
-                    low, high = (
-                        stats.ratio_of_means_ci(finals_of["gpo"], finals_of[other])
-                        if np.isfinite(row[f"gpo_over_{other}"])
-                        else (float("nan"), float("nan"))
+                    versus = (
+                        stats.compare(finals_of["gpo"], finals_of[other])
+                        if len(finals_of[other])
+                        else dict.fromkeys(
+                            ("ratio_low", "ratio_high", "welch_p", "permutation_p"), float("nan")
+                        )
                     )
-                    row[f"gpo_over_{other}_ci_low"], row[f"gpo_over_{other}_ci_high"] = low, high
+                    if not np.isfinite(row[f"gpo_over_{other}"]):
+                        versus["ratio_low"] = versus["ratio_high"] = float("nan")
+                    row[f"gpo_over_{other}_ci_low"] = versus["ratio_low"]
+                    row[f"gpo_over_{other}_ci_high"] = versus["ratio_high"]
+                    row[f"gpo_vs_{other}_welch_p"] = versus["welch_p"]
+                    row[f"gpo_vs_{other}_permutation_p"] = versus["permutation_p"]
                     row[f"{other}_seeds"] = len(finals_of[other])
                 row["gpo_seeds"] = len(finals_of["gpo"])
                 row["order"] = order(means)

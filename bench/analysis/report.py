@@ -13,6 +13,8 @@ def _number(value: float, digits: int = 1) -> str:
 
 
 def _interval(low: float, high: float, digits: int = 1) -> str:
+    if low == -math.inf and high == math.inf:
+        return "[unbounded]"  # Fieller's interval when the denominator is not clearly above zero
     if not (math.isfinite(low) and math.isfinite(high)):
         return "n/a"
     return f"[{low:.{digits}f}, {high:.{digits}f}]"
@@ -68,18 +70,29 @@ def _paper(frame: pd.DataFrame) -> pd.DataFrame:
             for p, a, b in zip(point, low, high)
         ]
 
+    def tests(other):
+        welch = frame.get(f"gpo_vs_{other}_welch_p", pd.Series(float("nan"), index=frame.index))
+        perm = frame.get(f"gpo_vs_{other}_permutation_p", pd.Series(float("nan"), index=frame.index))
+        return [f"{_number(w, 3)} / {_number(q, 3)}" for w, q in zip(welch, perm)]
+
     return pd.DataFrame(
         {
             "task": frame["task"],
             "learner": frame["learner"],
             "GPO/Single paper": frame["paper_gpo_over_single"].map(lambda v: _number(v, 2)),
-            "GPO/Single ours [95% CI]": ours(
+            "GPO/Single ours [95% Fieller]": ours(
                 frame["gpo_over_single"], frame["gpo_over_single_ci_low"], frame["gpo_over_single_ci_high"]
             ),
+            "p vs Single (Welch / perm.)": tests("single"),
             "GPO/Joint paper": frame["paper_gpo_over_joint"].map(lambda v: _number(v, 2)),
-            "GPO/Joint ours [95% CI]": ours(
+            "GPO/Joint ours [95% Fieller]": ours(
                 frame["gpo_over_joint"], frame["gpo_over_joint_ci_low"], frame["gpo_over_joint_ci_high"]
             ),
+            "p vs Joint (Welch / perm.)": tests("joint"),
+            "seeds G/S/J": [
+                "/".join(str(int(n)) if math.isfinite(n) else "0" for n in ns)
+                for ns in zip(frame["gpo_seeds"], frame["single_seeds"], frame["joint_seeds"])
+            ],
             "order paper": frame["paper_order"],
             "order ours": frame["order"],
         }
