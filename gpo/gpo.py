@@ -83,10 +83,17 @@ class GPOConfig:
         own = self.mutation_steps_per_policy
         n_envs = self.learner.n_envs
         if own < self.rounds or own % n_envs:
+            # Say what would work, not only what failed: the smallest budget these settings accept
+            # (R - 1 crossovers, then at least R mutation steps, a multiple of n_envs) and the
+            # smallest that gives every round one full learner iteration (n_steps per member).
+            crossovers = (self.rounds - 1) * self.crossover_steps_per_child
+            smallest = crossovers + -(-self.rounds // n_envs) * n_envs
+            useful = crossovers + self.rounds * self.learner.n_steps * n_envs
             raise ValueError(
-                f"steps_per_policy ({self.steps_per_policy}) leaves {own} mutation steps per policy "
-                f"after {self.rounds - 1} crossovers of {self.crossover_steps_per_child} steps; "
-                f"it must be at least rounds ({self.rounds}) and a multiple of n_envs ({n_envs})"
+                f"steps_per_policy ({self.steps_per_policy}) is too small for {self.rounds} rounds: "
+                f"{self.rounds - 1} crossovers take {crossovers} steps per policy and leave {own} for "
+                f"mutation (at least {self.rounds}, a multiple of n_envs = {n_envs}); the smallest budget "
+                f"these settings accept is {smallest}, and one learner iteration per round needs {useful}"
             )
 
     @property

@@ -22,7 +22,13 @@ def gpo_bench(*args: str) -> subprocess.CompletedProcess:
         (["--steps", "-3"], "--steps must be a positive"),
         (["--steps", "abc"], "Invalid value for '--steps'"),
         (["--population", "0"], "--population must be >= 1"),
-        (["--algo", "gpo", "--steps", "5000"], "leaves -51320 mutation steps per policy"),
+        (["--algo", "gpo", "--steps", "5000"], "leave -51320 for mutation"),
+        (["--algo", "gpo", "--steps", "5000"], "the smallest budget these settings accept is 56332"),
+        (
+            ["--algo", "ppo", "--env", "CartPole-v1"],
+            "CartPole-v1 has a Discrete() action space; gpo-bench trains",
+        ),
+        (["--algo", "ppo", "--env", "CarRacing-v3"], "CarRacing-v3"),
         (["--algo", "a2c", "--steps", "1002"], "multiple of n_envs (4)"),
         (["--training-dtype", "float16"], "--training-dtype: expected float64 or float32, got 'float16'"),
     ],
@@ -120,3 +126,10 @@ def test_a_hilly_run_gets_its_course_from_the_runs_seed(tmp_path):
     assert result.returncode == 0, result.stderr
     run = json.loads((out / "run.json").read_text())
     assert run["config"]["env_kwargs"] == {"terrain_seed": 5}
+
+
+def test_a_continuous_task_beyond_mujoco_still_trains(tmp_path):
+    out = tmp_path / "pendulum"
+    result = gpo_bench("train", "--algo", "ppo", "--env", "Pendulum-v1", "--steps", "2048", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert is_done(out)

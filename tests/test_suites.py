@@ -51,15 +51,23 @@ def test_every_shipped_suite_loads_and_the_paper_suites_have_their_shape():
         (("seeds = 2", 'seeds = "two"'), "seeds: expected an integer >= 0"),
         (("steps_per_policy = 2048", "steps_per_policy = -5"), "steps_per_policy: expected an integer >= 1"),
         (("rounds = 2", "rounds = 2\nbudget = 3"), "budget: unknown field; accepted:"),
-        (("population = 2\n", ""), "population: missing"),
+        ((('["ppo"]', '["single"]'), ("population = 2\n", "")), "population: missing (single reads it;"),
+        (("seeds = 2", "seeds = [0, 0]"), "seeds: 0 is listed twice"),
+        (('["ppo"]', '["ppo", "a2c", "ppo"]'), "algorithms: 'ppo' is listed twice"),
+        (('["InvertedPendulum-v5"]', '["Hopper-v5", "Hopper-v5"]'), "envs: 'Hopper-v5' is listed twice"),
+        (("population = 2", "population = [2, 2]"), "population: 2 is listed twice"),
+        (('["InvertedPendulum-v5"]', '["CartPole-v1"]'), "ppo/CartPole-v1/seed0: CartPole-v1 has a Discrete"),
         (("rounds = 2", "rounds = 2\neval_every_steps = -1"), "eval_every_steps: expected an integer >= 0"),
         (("rounds = 2", "rounds = 2\neval_episodes = 0"), "eval_episodes: expected an integer >= 1"),
         (("rounds = 2", "rounds = 2\ntraining_dtype = 'half'"), "training_dtype: expected one of float64"),
-        (('["ppo"]', '["gpo"]'), "gpo/InvertedPendulum-v5/seed0: steps_per_policy (2048) leaves"),
+        (('["ppo"]', '["gpo"]'), "gpo/InvertedPendulum-v5/seed0: steps_per_policy (2048) is too small for 2"),
     ],
 )
 def test_a_bad_suite_is_rejected_naming_the_field(tmp_path, change, message):
-    path = write_suite(tmp_path, GOOD.replace(*change))
+    body = GOOD
+    for old, new in change if isinstance(change[0], tuple) else (change,):
+        body = body.replace(old, new)
+    path = write_suite(tmp_path, body)
     with pytest.raises(SuiteError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
         load_suite(str(path))
     result = gpo_bench("run", "--suite", str(path), "--results", str(tmp_path / "r"))
@@ -208,3 +216,22 @@ def test_env_seeds_must_name_the_suites_tasks(tmp_path):
     path = write_suite(tmp_path, GOOD + '\n[env_seeds]\n"Hopper-v5" = 5\n')
     with pytest.raises(SuiteError, match="env_seeds: 'Hopper-v5' is not one of the suite's envs"):
         load_suite(str(path))
+
+
+def test_a_suite_of_plain_policies_needs_no_population_or_rounds(tmp_path):
+    body = GOOD.replace("population = 2\n", "").replace("rounds = 2\n", "")
+    suite = load_suite(str(write_suite(tmp_path, body)))
+    assert [r.name for r in suite.runs()] == [
+        "ppo/InvertedPendulum-v5/seed0",
+        "ppo/InvertedPendulum-v5/seed1",
+    ]
+
+
+def test_a_budget_too_small_for_gpo_names_the_smallest_that_works(tmp_path):
+    body = GOOD.replace('["ppo"]', '["gpo"]')
+    with pytest.raises(SuiteError) as error:
+        load_suite(str(write_suite(tmp_path, body)))
+    # 2 rounds: 1 crossover of 5,120 steps per child, then at least 2 mutation steps
+    assert "the smallest budget these settings accept is 5122" in str(error.value)
+    assert "one learner iteration per round needs 9216" in str(error.value)
+    load_suite(str(write_suite(tmp_path, body.replace("steps_per_policy = 2048", "steps_per_policy = 5122"))))

@@ -7,6 +7,7 @@ GPO and its baselines use the GPO paper's learner (PPO with the adaptive KL pena
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,7 @@ def _gpo(learner, **fields):
             ),
         )
 
+    build.uses = ("population", "rounds")  # the suite fields (besides the budget) it reads
     return build
 
 
@@ -74,6 +76,7 @@ def _single(learner, joint: bool = False):
         )
         return RunSpec("plain", joint_config(config)) if joint else RunSpec("single", config)
 
+    build.uses = ("population",)  # the suite fields (besides the budget) it reads
     return build
 
 
@@ -84,6 +87,7 @@ def _plain(learner):
         )
         return RunSpec("plain", config)
 
+    build.uses = ()  # the suite fields (besides the budget) it reads
     return build
 
 
@@ -103,10 +107,47 @@ BUILDERS = {
     "a2c": _plain(A2CConfig),
 }
 ALGORITHMS = tuple(BUILDERS)
+
+
+def uses(algo: str) -> tuple[str, ...]:
+    """Which of ``population`` and ``rounds`` an algorithm reads: GPO both, Single and Joint the
+    population, one plain policy (``ppo``, ``ppo-kl``, ``a2c``) neither."""
+    return BUILDERS[algo].uses
+
+
 # The evaluation schedule of every run: 5 deterministic episodes after each 20,480 per-policy env
 # steps (10 iterations of the paper's PPO learner), and at the end.
 EVAL_EVERY_STEPS = 20_480
 EVAL_EPISODES = 5
+
+
+@functools.cache
+def task_error(env_id: str) -> str | None:
+    """Why gpo-bench cannot train on ``env_id``, or None. Its policies are Gaussian MLPs over a
+    flat observation vector (the paper's continuous control), so the task's observation and
+    action spaces must both be one-dimensional ``Box`` spaces; Pendulum-v1 and every MuJoCo task
+    qualify, CartPole-v1 (discrete actions) or an image task does not. The env is made once per
+    process to read its spaces."""
+    import gymnasium as gym
+
+    if env_id not in gym.registry:
+        return f"unknown environment {env_id!r}"
+    try:
+        env = gym.make(env_id, **env_kwargs_for(env_id, 0))
+    except Exception as error:  # a task that cannot be made here (a missing dependency ...)
+        return f"{env_id} cannot be made here ({type(error).__name__}: {error})"
+    try:
+        spaces = {"observation": env.observation_space, "action": env.action_space}
+    finally:
+        env.close()
+    for kind, space in spaces.items():
+        if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+            return (
+                f"{env_id} has a {type(space).__name__}{tuple(getattr(space, 'shape', ()) or ())} "
+                f"{kind} space; gpo-bench trains continuous control with Gaussian policies, on tasks "
+                "whose observations and actions are flat Box vectors (MuJoCo tasks, Pendulum-v1)"
+            )
+    return None
 
 
 def build_run(
@@ -131,6 +172,9 @@ def build_run(
     """
     if algo not in BUILDERS:
         raise ValueError(f"unknown algorithm {algo!r}; accepted: {', '.join(ALGORITHMS)}")
+    problem = task_error(env_id)
+    if problem is not None:
+        raise ValueError(problem)
     if env_kwargs is None:
         env_kwargs = env_kwargs_for(env_id, seed)
     evaluation = {"eval_every_steps": eval_every_steps, "eval_episodes": eval_episodes}

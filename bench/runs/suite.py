@@ -31,7 +31,7 @@ from pathlib import Path
 
 import tomllib
 
-from bench.runs.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS, RunSpec, build_run
+from bench.runs.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS, RunSpec, build_run, uses
 from bench.runs.results import CorruptRun, done_record
 from gpo.core.policy import TRAINING_DTYPES
 
@@ -243,7 +243,17 @@ def _int_list(field: str, value, minimum: int) -> tuple[int, ...]:
         raise SuiteError(
             f"{field}: expected an integer >= {minimum} or a non-empty list of them, got {value!r}"
         )
+    _no_duplicate(field, values)
     return tuple(values)
+
+
+def _no_duplicate(field: str, values: list) -> None:
+    """A suite names each seed, algorithm, task and population once (twice would list one run twice)."""
+    seen = set()
+    for value in values:
+        if value in seen:
+            raise SuiteError(f"{field}: {value!r} is listed twice; name each one once")
+        seen.add(value)
 
 
 def _int(field: str, value, minimum: int) -> int:
@@ -282,6 +292,7 @@ def _names(field: str, value, accepted) -> tuple[str, ...]:
     if unknown:
         listing = ", ".join(sorted(accepted)) if len(accepted) < 40 else "see `gpo-bench envs`"
         raise SuiteError(f"{field}: unknown {unknown[0]!r}; accepted: {listing}")
+    _no_duplicate(field, value)
     return tuple(value)
 
 
@@ -305,20 +316,26 @@ def load_suite(name_or_path: str) -> Suite:
         raise SuiteError(
             f"{unknown[0]}: unknown field; accepted: {', '.join([*FIELDS, *sorted(OPTIONAL - set(FIELDS))])}"
         )
-    missing = [f for f in FIELDS if f not in data and f not in OPTIONAL]
+    algorithms = _names("algorithms", data["algorithms"], ALGORITHMS) if "algorithms" in data else ()
+    used = {field for algo in algorithms for field in uses(algo)}
+    # population and rounds only where an algorithm reads them (a suite of plain PPO needs neither)
+    needed = [f for f in FIELDS if f not in OPTIONAL and (f not in ("population", "rounds") or f in used)]
+    missing = [f for f in needed if f not in data]
     if missing:
-        raise SuiteError(f"{missing[0]}: missing (a suite names {', '.join(FIELDS[1:])})")
+        readers = [a for a in algorithms if missing[0] in uses(a)]
+        reason = f"{', '.join(readers)} {'reads' if len(readers) == 1 else 'read'} it; " if readers else ""
+        raise SuiteError(f"{missing[0]}: missing ({reason}a suite names {', '.join(needed)})")
     envs = _names("envs", data["envs"], set(gym.registry))
     suite = Suite(
         name=path.stem,
         description=str(data.get("description", "")),
-        algorithms=_names("algorithms", data["algorithms"], ALGORITHMS),
+        algorithms=algorithms,
         envs=envs,
         seeds=_seeds(data["seeds"]),
         env_seeds=_env_seeds(data.get("env_seeds", {}), envs),
         steps_per_policy=_int("steps_per_policy", data["steps_per_policy"], 1),
-        populations=_int_list("population", data["population"], 1),
-        rounds=_int("rounds", data["rounds"], 1),
+        populations=_int_list("population", data.get("population", 1), 1),
+        rounds=_int("rounds", data.get("rounds", 1), 1),
         eval_every_steps=_int("eval_every_steps", data.get("eval_every_steps", EVAL_EVERY_STEPS), 0),
         eval_episodes=_int("eval_episodes", data.get("eval_episodes", EVAL_EPISODES), 1),
         training_dtype=_choice("training_dtype", data.get("training_dtype", "float64"), TRAINING_DTYPES),
