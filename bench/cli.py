@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 from typer.exceptions import TyperException
 
+from bench.runs import settings
 from bench.runs.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS
 from bench.runs.results import CorruptRun, is_done
 from gpo.core.policy import TRAINING_DTYPES
@@ -48,7 +49,7 @@ PROGRESS_HELP = "seconds between progress lines when stdout is not a terminal (d
 
 def progress_interval(seconds: float | None) -> float:
     if seconds is None:
-        seconds = float(os.environ.get("GPO_BENCH_PROGRESS_SECONDS", 30.0))
+        seconds = settings.seconds("GPO_BENCH_PROGRESS_SECONDS")
     if seconds <= 0:
         raise BadInput(f"--progress-seconds must be > 0, got {seconds}")
     return seconds
@@ -167,7 +168,7 @@ EXECUTORS = ("local", "debug", "slurm")
 
 
 def results_dir(results: Path | None, must_exist: bool = False) -> Path:
-    folder = results or Path(os.environ.get("GPO_BENCH_RESULTS", "results"))
+    folder = results or Path(settings.path("GPO_BENCH_RESULTS", "results"))
     if must_exist and not folder.is_dir():
         raise BadInput(f"--results: no results folder {folder} (give the folder `gpo-bench run` wrote into)")
     return folder
@@ -658,11 +659,12 @@ def main(argv: list[str] | None = None) -> int:
     one line and exit code 2."""
     command = typer.main.get_command(app)
     try:
+        settings.check_all()
         result = command.main(args=argv, prog_name="gpo-bench", standalone_mode=False)
     except typer.Abort:
         print("gpo-bench: aborted", file=sys.stderr)
         return 130
-    except (TyperException, BadInput) as error:
+    except (TyperException, BadInput, settings.SettingError) as error:
         message = error.format_message() if hasattr(error, "format_message") else str(error)
         print(f"gpo-bench: error: {' '.join(message.split())}", file=sys.stderr)
         return 2

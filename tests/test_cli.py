@@ -1,6 +1,7 @@
 """``gpo-bench train`` end to end, its errors, and atomic result files."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -133,3 +134,31 @@ def test_a_continuous_task_beyond_mujoco_still_trains(tmp_path):
     result = gpo_bench("train", "--algo", "ppo", "--env", "Pendulum-v1", "--steps", "2048", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert is_done(out)
+
+
+@pytest.mark.parametrize(
+    "name,value,accepts",
+    [
+        ("GPO_BENCH_CHECKPOINT_SECONDS", "abc", "expected a number of seconds >= 0"),
+        ("GPO_BENCH_CHECKPOINT_SECONDS", "-1", "expected a number of seconds >= 0"),
+        ("GPO_BENCH_PROGRESS_SECONDS", "0", "expected a number of seconds > 0"),
+        ("GPO_BENCH_HEARTBEAT_SECONDS", "nan", "expected a number of seconds > 0"),
+        ("GPO_BENCH_STALL_SECONDS", "1m", "expected a number of seconds > 0"),
+        ("GPO_BENCH_LEASE_SECONDS", "inf", "expected a number of seconds > 0"),
+        ("GPO_BENCH_TENSORBOARD", "maybe", "expected 1 or 0"),
+        ("GPO_BENCH_RESULTS", " ", "is set but empty"),
+    ],
+)
+def test_every_gpo_bench_variable_is_validated_in_one_line_naming_it(tmp_path, name, value, accepts):
+    env = {**os.environ, name: value}
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "train", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"gpo-bench: error: {name}") and accepts in lines[0]
+    assert not out.exists()

@@ -8,6 +8,7 @@ GPO and its baselines use the GPO paper's learner (PPO with the adaptive KL pena
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,7 +134,9 @@ def task_error(env_id: str) -> str | None:
     if env_id not in gym.registry:
         return f"unknown environment {env_id!r}"
     try:
-        env = gym.make(env_id, **env_kwargs_for(env_id, 0))
+        with warnings.catch_warnings():  # MuJoCo's deprecation notes about a model's XML
+            warnings.simplefilter("ignore")
+            env = gym.make(env_id, **env_kwargs_for(env_id, 0))
     except Exception as error:  # a task that cannot be made here (a missing dependency ...)
         return f"{env_id} cannot be made here ({type(error).__name__}: {error})"
     try:

@@ -26,9 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.runs import settings
 from bench.runs.results import atomic_write
-
-DEFAULT_SECONDS = 60.0
 
 
 def to_torch(value):
@@ -59,7 +58,7 @@ class TorchCheckpointer:
     def __init__(self, folder: Path, fingerprint: str, every_seconds: float | None = None):
         self.folder, self.fingerprint = Path(folder), fingerprint
         if every_seconds is None:
-            every_seconds = float(os.environ.get("GPO_BENCH_CHECKPOINT_SECONDS", DEFAULT_SECONDS))
+            every_seconds = settings.seconds("GPO_BENCH_CHECKPOINT_SECONDS")
         self.every_seconds = every_seconds
         self._last: dict[str, float] = {}
         self.resumed: list[str] = []

@@ -27,14 +27,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.runs import settings
 from bench.runs.results import write_json
 
 LEASE_FILE, CLAIMS_LOG = "lease.json", "claims.log"
-DEFAULT_STALE_SECONDS = 120.0
 
 
 def stale_seconds() -> float:
-    return float(os.environ.get("GPO_BENCH_LEASE_SECONDS", DEFAULT_STALE_SECONDS))
+    return settings.seconds("GPO_BENCH_LEASE_SECONDS")
 
 
 def job_id() -> str | None:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.runs import settings
 from bench.runs.lease import job_id
 from bench.runs.results import write_json
 
@@ -40,15 +41,15 @@ RATE_WINDOW_SECONDS = 60.0
 
 
 def heartbeat_seconds() -> float:
-    return float(os.environ.get("GPO_BENCH_HEARTBEAT_SECONDS", 5.0))
+    return settings.seconds("GPO_BENCH_HEARTBEAT_SECONDS")
 
 
 def stall_seconds() -> float:
-    return float(os.environ.get("GPO_BENCH_STALL_SECONDS", 60.0))
+    return settings.seconds("GPO_BENCH_STALL_SECONDS")
 
 
 def tensorboard_requested() -> bool:
-    return os.environ.get("GPO_BENCH_TENSORBOARD", "") not in ("", "0")
+    return settings.flag("GPO_BENCH_TENSORBOARD")
 
 
 class Heartbeat:
