@@ -122,6 +122,17 @@ def train(
     if training_dtype not in TRAINING_DTYPES:
         raise BadInput(f"--training-dtype: expected {' or '.join(TRAINING_DTYPES)}, got {training_dtype!r}")
     known_env(env)
+    from bench.analysis.cost import size_error
+    from bench.runs.algorithms import build_run
+
+    options = {"population": population, "workers": workers, "rounds": rounds}
+    options |= {"eval_every_steps": eval_every_steps, "eval_episodes": eval_episodes}
+    try:  # the configuration and its size, refused before anything is written
+        too_large = size_error(build_run(algo, env, steps, seed, **options, training_dtype=training_dtype))
+    except ValueError as error:
+        raise BadInput(str(error)) from None
+    if too_large is not None:
+        raise BadInput(too_large)
     every = progress_interval(progress_seconds)
     check_tensorboard(tensorboard)
     try:
@@ -232,6 +243,11 @@ def run(
     if executor == "slurm" and shutil.which("sbatch") is None:
         raise BadInput("--executor slurm: no SLURM here (sbatch not found); accepted here: local, debug")
     chosen = selected_suite(suite, algo, env, seeds, steps)
+    from bench.analysis.cost import suite_size_error
+
+    too_large = suite_size_error(chosen.configurations())
+    if too_large is not None:
+        raise BadInput(too_large)
     results = results_dir(results)
     runs = chosen.runs()
     other = [] if force else conflicting(runs, results)

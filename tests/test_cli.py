@@ -30,6 +30,14 @@ def gpo_bench(*args: str) -> subprocess.CompletedProcess:
             "CartPole-v1 has a Discrete() action space; gpo-bench trains",
         ),
         (["--algo", "ppo", "--env", "CarRacing-v3"], "CarRacing-v3"),
+        (
+            ["--algo", "gpo", "--population", "1000000000", "--steps", "100000"],
+            "1,000,000,000 policies in one run",
+        ),
+        (
+            ["--algo", "ppo", "--env", "Hopper-v5", "--steps", str(10**14)],
+            "more than the 8,760 (a core-year)",
+        ),
         (["--algo", "a2c", "--steps", "1002"], "multiple of n_envs (4)"),
         (["--training-dtype", "float16"], "--training-dtype: expected float64 or float32, got 'float16'"),
     ],

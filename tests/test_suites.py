@@ -235,3 +235,21 @@ def test_a_budget_too_small_for_gpo_names_the_smallest_that_works(tmp_path):
     assert "the smallest budget these settings accept is 5122" in str(error.value)
     assert "one learner iteration per round needs 9216" in str(error.value)
     load_suite(str(write_suite(tmp_path, body.replace("steps_per_policy = 2048", "steps_per_policy = 5122"))))
+
+
+def test_sizes_no_one_means_are_refused_with_the_estimate_before_planning(tmp_path):
+    results = tmp_path / "r"
+    many = gpo_bench("run", "--suite", "smoke", "--seeds", "1000000", "--dry-run", "--results", str(results))
+    assert many.returncode == 2 and "has 4,000,000 runs, more than the 10,000" in many.stderr
+    long = gpo_bench("run", "--suite", "smoke", "--steps", str(10**11), "--results", str(results))
+    assert long.returncode == 2 and "core-hours" in long.stderr and "a core-year" in long.stderr
+    huge = write_suite(
+        tmp_path, GOOD.replace('["ppo"]', '["single"]').replace("population = 2", "population = 10**9")
+    )
+    assert gpo_bench("run", "--suite", str(huge), "--results", str(results)).returncode == 2
+    big = write_suite(
+        tmp_path, GOOD.replace('["ppo"]', '["single"]').replace("population = 2", "population = 1000000000")
+    )
+    out = gpo_bench("run", "--suite", str(big), "--results", str(results))
+    assert out.returncode == 2 and "1,000,000,000 policies in one run need at least" in out.stderr
+    assert out.stderr.count("\n") == 1 and not results.exists()

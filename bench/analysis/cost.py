@@ -23,6 +23,7 @@ model's own noise. README's Performance section says how the model was checked a
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 
@@ -57,7 +58,11 @@ class StepCosts:
         """``task`` if it was measured, else the measured task nearest in observation size."""
         if task in self.obs_dims:
             return task
-        dim = gym.make(task).observation_space.shape[0]
+        with warnings.catch_warnings():  # MuJoCo's deprecation notes about a model's XML
+            warnings.simplefilter("ignore")
+            env = gym.make(task)
+        dim = env.observation_space.shape[0]
+        env.close()
         return min(self.obs_dims, key=lambda t: (abs(self.obs_dims[t] - dim), t))
 
 
@@ -85,6 +90,8 @@ def gpo_evaluations_per_member(config) -> int:
     and every phase's end."""
     every, size = config.eval_every_steps, config.learner.n_steps * config.learner.n_envs
     count = config.rounds
+    if config.mutation_steps(0) > 10_000 * size:  # beyond any real run: the schedule's points, counted
+        return count + (config.mutation_steps_per_policy // every if every else 0)
     for k in range(config.rounds):
         offset = k * (config.mutation_steps(0) + config.crossover_steps_per_child)
         total = config.mutation_steps(k)
@@ -138,3 +145,64 @@ def core_hours(specs: list[RunSpec], costs: StepCosts | None = None) -> tuple[fl
         - {f"{t} as {t}" for t in costs.obs_dims}
     )
     return seconds / 3600, borrowed
+
+
+# Sizes no one means, refused up front with the estimate that rules them out (issue #33):
+MAX_RUN_CORE_HOURS = 8_760  # a core-year for one run (the paper's runs take about one core-hour)
+MAX_SUITE_CORE_HOURS = 1_000_000  # a large cluster's yearly allocation for one launch
+# What one population member holds at the least: its env (MuJoCo's model and data, 0.2-4 MiB
+# measured), evaluation env, rollout storage, networks and optimiser state; a floor, not a typical.
+MEMBER_BYTES = 16 * 2**20
+
+
+def machine_memory() -> int:
+    """Bytes of physical memory on this machine."""
+    import os
+
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def size_error(spec: RunSpec, costs: StepCosts | None = None, copies: int = 1) -> str | None:
+    """Why ``copies`` runs like ``spec`` are too large to start, or None: more members than this
+    machine's memory holds at ``MEMBER_BYTES`` each, or more than ``MAX_RUN_CORE_HOURS`` a run.
+    Cheap for any size: the training steps are priced first, and evaluation only when they pass."""
+    config = spec.config
+    members = config.population if spec.family in ("gpo", "single") else config.learner.n_envs
+    memory = machine_memory()
+    if members * MEMBER_BYTES > memory:
+        return (
+            f"{members:,} policies in one run need at least {members * MEMBER_BYTES / 2**30:,.0f} GiB "
+            f"({MEMBER_BYTES // 2**20} MiB each), more than this machine's {memory / 2**30:.0f} GiB"
+        )
+    costs = costs or StepCosts.shipped()
+    kind, task = _kind(spec), costs.nearest(config.env_id)
+    steps = config.population * config.steps_per_policy if spec.family == "single" else config.total_steps
+    hours = steps * costs.train[kind][task] / 3600
+    if hours <= MAX_RUN_CORE_HOURS:
+        hours = sum(run_seconds(spec, costs).values()) / 3600
+    if hours > MAX_RUN_CORE_HOURS:
+        return (
+            f"one run would take about {hours:,.0f} core-hours ({steps:,} env steps), more than the "
+            f"{MAX_RUN_CORE_HOURS:,} (a core-year) gpo-bench starts"
+        )
+    return None
+
+
+def suite_size_error(configurations, costs: StepCosts | None = None) -> str | None:
+    """Why a launch of ``configurations`` (a run and how many seeds it has, from
+    ``Suite.configurations``) is too large, or None: a run too large (``size_error``), or more than
+    ``MAX_SUITE_CORE_HOURS`` in all."""
+    costs = costs or StepCosts.shipped()
+    total = 0.0
+    for run, copies in configurations:
+        spec = run.spec()
+        problem = size_error(spec, costs)
+        if problem is not None:
+            return f"{run.name}: {problem}"
+        total += copies * sum(run_seconds(spec, costs).values()) / 3600
+    if total > MAX_SUITE_CORE_HOURS:
+        return (
+            f"the launch would take about {total:,.0f} core-hours, more than the "
+            f"{MAX_SUITE_CORE_HOURS:,} gpo-bench starts at once; narrow it with --algo, --env or --seeds"
+        )
+    return None

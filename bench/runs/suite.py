@@ -42,6 +42,11 @@ OPTIONAL = {"description", "eval_every_steps", "eval_episodes", "training_dtype"
 SCHEDULE_KEYS = ("eval_every", "eval_every_steps", "eval_offset_steps", "eval_at_end", "eval_seed")
 
 
+# More runs than one launch plans: listing and checking their folders would take minutes, and no
+# study needs it (the paper's nine tasks x 3 methods x 8 seeds are 216 runs).
+MAX_RUNS = 10_000
+
+
 class SuiteError(ValueError):
     """A suite that cannot run; the message names the field and what is accepted."""
 
@@ -169,15 +174,37 @@ class Suite:
         narrowed.validate()
         return narrowed
 
+    def size(self) -> int:
+        """How many runs the suite has (without listing them)."""
+        return len(self.algorithms) * len(self.populations) * sum(len(self.seeds_for(e)) for e in self.envs)
+
+    def configurations(self) -> list[tuple[Run, int]]:
+        """One run of each algorithm, population and task (its first seed), and how many seeds
+        it has: a run's configuration and cost never depend on its seed."""
+        first = {}
+        for run in self.runs_of(seeds_per_env=1):
+            first[(run.algo, run.population, run.env)] = run
+        return [(run, len(self.seeds_for(run.env))) for run in first.values()]
+
     def validate(self) -> None:
-        """Every run's configuration must construct (budgets against crossovers, ...)."""
-        for run in self.runs():
+        """Every run's configuration must construct (budgets against crossovers, ...), and the
+        suite must be of a size one launch can plan (``MAX_RUNS``)."""
+        if self.size() > MAX_RUNS:
+            raise SuiteError(
+                f"suite {self.name!r} has {self.size():,} runs, more than the {MAX_RUNS:,} one launch "
+                "plans (the paper's whole study is 216); narrow it with --algo, --env or --seeds"
+            )
+        for run, _ in self.configurations():
             try:
                 run.spec()
             except ValueError as error:
                 raise SuiteError(f"{run.name}: {error}") from None
 
     def runs(self) -> list[Run]:
+        return self.runs_of()
+
+    def runs_of(self, seeds_per_env: int | None = None) -> list[Run]:
+        """The suite's runs; with ``seeds_per_env``, only each task's first seeds."""
         vary = len(self.populations) > 1
         return [
             Run(
@@ -196,7 +223,7 @@ class Suite:
             for algo in self.algorithms
             for m in self.populations
             for env in self.envs
-            for seed in self.seeds_for(env)
+            for seed in self.seeds_for(env)[:seeds_per_env]
         ]
 
 
