@@ -314,8 +314,10 @@ def run(
     finally:
         display.close()
     owned = f", {len(report.owned)} owned by another launcher" if report.owned else ""
+    elsewhere = f", {len(report.elsewhere)} done by another launcher" if report.elsewhere else ""
     typer.echo(
-        f"{len(report.done)} done now, {len(report.skipped)} done before, {len(report.failed)} failed{owned}"
+        f"{len(report.done)} done now{elsewhere}, {len(report.skipped)} done before, "
+        f"{len(report.failed)} failed{owned}"
     )
     for r, log in report.failed:
         typer.echo(f"failed: {r.name}  log: {log}", err=True)

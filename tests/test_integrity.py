@@ -4,6 +4,7 @@ is an error."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,7 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bench.runs.launch import ELSEWHERE, LaunchReport, collect, execute_run
 from bench.runs.lease import LEASE_FILE, RunOwned, claim, live_owner
+from bench.runs.suite import load_suite
 
 TINY = """
 description = "two quick PPO runs"
@@ -157,6 +160,34 @@ def test_two_concurrent_runs_train_every_run_exactly_once(tmp_path):
         assert json.loads((folder(results, seed) / "run.json").read_text())["status"] == "done"
     said = "".join(out for out, _ in outputs)
     assert said.count("done    ppo/") + said.count("owned   ppo/") == 4  # each run, by each launcher
+    # "done now" counts what a launcher's own jobs trained: 2 runs, once each, over both launchers
+    assert sum(int(n) for n in re.findall(r"(\d+) done now", said)) == 2, said
+
+
+def test_a_job_that_finds_its_run_finished_by_another_launcher_says_so(tmp_path):
+    """A launcher's job that starts after another launcher finished its run trains nothing and
+    is counted as done by another launcher, never as done now."""
+    suite, results = tiny_suite(tmp_path)
+    first = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "run", "--suite", suite, "--results", str(results)],
+        capture_output=True,
+        text=True,
+    )
+    assert first.returncode == 0 and "2 done now" in first.stdout, first.stderr
+    run = load_suite(suite).runs()[0]
+    answer = execute_run(run, results)  # what a second launcher's job does after the first finished
+    assert answer == ELSEWHERE + run.name and trainings(folder(results, 0)) == 1
+
+    class Finished:
+        def done(self):
+            return True
+
+        def result(self):
+            return answer
+
+    report, events = LaunchReport(), []
+    collect(run, Finished(), results, report, lambda *event: events.append(event))
+    assert report.done == [] and report.elsewhere == [run] and events[0][2] == "by another launcher"
 
 
 def processes_mentioning(text: str) -> list[int]:

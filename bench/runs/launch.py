@@ -44,7 +44,8 @@ POLL_SECONDS = 0.5
 
 @dataclass
 class LaunchReport:
-    done: list[Run] = field(default_factory=list)  # finished now
+    done: list[Run] = field(default_factory=list)  # trained now, by this launcher's jobs
+    elsewhere: list[Run] = field(default_factory=list)  # finished by another launcher meanwhile
     skipped: list[Run] = field(default_factory=list)  # finished before
     failed: list[tuple[Run, str]] = field(default_factory=list)  # with the log's path
     owned: list[tuple[Run, str]] = field(default_factory=list)  # another live launcher runs it
@@ -101,17 +102,19 @@ class RunJob(submitit.helpers.Checkpointable):
 
 
 OWNED = "owned by "  # execute_run's answer when another live process owns the run
+ELSEWHERE = "done by another launcher: "  # ... when another launcher finished it before this job began
 
 
 def execute_run(run: Run, results: Path, force: bool = False) -> str:
-    """Train the run into its folder: its name, or ``OWNED`` + who owns it (another launcher
-    claimed it between this launch's check and this job's start)."""
+    """Train the run into its folder: its name; ``OWNED`` + who owns it (another launcher
+    claimed it between this launch's check and this job's start); or ``ELSEWHERE`` + its name
+    (another launcher finished it before this job could claim it: not trained here)."""
     job_id, log = None, None
     with contextlib.suppress(RuntimeError):  # outside a submitit job (debug executor): no id
         job = submitit.JobEnvironment()
         job_id, log = job.job_id, str(job.paths.stderr)
     try:
-        run_one(
+        trained = run_one(
             run.algo,
             run.env,
             run.steps_per_policy,
@@ -123,7 +126,7 @@ def execute_run(run: Run, results: Path, force: bool = False) -> str:
         )
     except RunOwned as error:
         return OWNED + error.holder.describe()
-    return run.name
+    return run.name if trained else ELSEWHERE + run.name
 
 
 class Interrupted(Exception):
@@ -309,6 +312,10 @@ def collect(run: Run, job, results: Path, report: LaunchReport, on_event) -> Non
     if isinstance(answer, str) and answer.startswith(OWNED):
         report.owned.append((run, answer.removeprefix(OWNED)))
         on_event("owned", run, f"skipped: another launcher runs it ({answer.removeprefix(OWNED)})")
+        return
+    if isinstance(answer, str) and answer.startswith(ELSEWHERE):
+        report.elsewhere.append(run)
+        on_event("done", run, "by another launcher")
         return
     report.done.append(run)
     final = (read_run(run.folder(results)) or {}).get("final", {})

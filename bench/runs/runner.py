@@ -121,7 +121,7 @@ def run_one(
     listeners: tuple[Callable[[dict], None], ...] = (),
     tensorboard: bool = False,
     **options,
-) -> Path:
+) -> bool:
     """Run ``algo`` on ``env_id`` (``steps`` per policy) and write the results into ``out``,
     resuming from the run's checkpoint if an earlier attempt left one (``force``: start afresh).
     While it trains, ``progress.json`` is its heartbeat (``listeners`` get each one);
@@ -147,7 +147,7 @@ def run_one(
     set_aside_if_corrupt(out)
     with claim(out) as lease:  # RunOwned if another live process is running it
         if not force and is_done(out):
-            return out  # another launcher finished it while this one waited
+            return False  # another launcher finished it while this one waited
         lease.log_training()
         checkpointer = TorchCheckpointer(out, fingerprint)
         if force:
@@ -193,7 +193,7 @@ def run_one(
                 "local_files": {POLICIES_FILE: file_digest(out / POLICIES_FILE)},
             },
         )
-    return out
+    return True
 
 
 def set_aside_if_corrupt(out: Path) -> Path | None:
