@@ -297,6 +297,7 @@ def run(
     try:
         report = launch(runs, results, executor, workers, force, progress, slurm, cancel, poll)
     except Interrupted as stop:
+        display.close()  # the bars end before the one-line message, never around it
         if stop.left_running:
             typer.echo(
                 f"interrupted: {len(stop.left_running)} SLURM jobs keep running (--cancel cancels them); "

@@ -35,13 +35,15 @@ def learning_curves(
     envs = [e for e in envs if (bands.env == e).any()]
     algos = [a for a in algos if (bands.algo == a).any()]
     fig, axes = panel_grid(max(len(envs), 1))
+    marked = set()
     for ax, env in zip(axes, envs):
         for algo in algos:
             line = bands[(bands.env == env) & (bands.algo == algo)]
             if line.empty:
                 continue
             x = line["env_steps"] / 1e6
-            sparse = len(line) < 15  # a few evaluations only: mark them
+            sparse = len(line) < 15  # a few evaluations only: mark them, large enough to see
+            marked |= {algo} if sparse else set()
             ax.plot(
                 x,
                 line["centre"],
@@ -49,14 +51,16 @@ def learning_curves(
                 lw=1.8,
                 label=algo,
                 marker="o" if sparse else None,
-                ms=4,
+                ms=7 if len(line) < 3 else 4,
+                zorder=3,
             )
             ax.fill_between(x, line["low"], line["high"], color=colour(algo), alpha=0.2, lw=0)
         ax.set_title(task_name(env))
         ax.set_xlabel(X_LABEL)
         ax.set_ylabel("return")
         ax.set_xlim(left=0)
-    fig.suptitle(f"{title}\n{METRIC_LABELS[metric]}: {BAND_NAMES[band]}; {note}")
-    shared_legend(fig, algos)
+    band_name = BAND_NAMES[band] if bands["seeds"].max() > 1 else "one seed each, so no interval"
+    fig.suptitle(f"{title}\n{METRIC_LABELS[metric]}: {band_name}; {note}")
+    shared_legend(fig, algos, marked)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig

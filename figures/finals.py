@@ -10,7 +10,7 @@ import pandas as pd
 import seaborn as sns
 
 from figures.curves import panel_grid
-from figures.style import METRIC_LABELS, colour, palette, seeds_note, shared_legend, task_name
+from figures.style import METRIC_LABELS, colour, fixed_jitter, palette, seeds_note, shared_legend, task_name
 
 
 def final_returns(
@@ -26,20 +26,21 @@ def final_returns(
     for ax, env in zip(axes, envs):
         cells = final[final.env == env].set_index("algo")
         present = [a for a in algos if a in cells.index]
-        sns.stripplot(
-            data=runs[runs.env == env],
-            x="algo",
-            y="final",
-            hue="algo",
-            order=present,
-            hue_order=present,
-            palette=palette(present),
-            alpha=0.45,
-            size=4,
-            jitter=0.15,
-            legend=False,
-            ax=ax,
-        )
+        with fixed_jitter():
+            sns.stripplot(
+                data=runs[runs.env == env],
+                x="algo",
+                y="final",
+                hue="algo",
+                order=present,
+                hue_order=present,
+                palette=palette(present),
+                alpha=0.45,
+                size=4,
+                jitter=0.15,
+                legend=False,
+                ax=ax,
+            )
         for i, algo in enumerate(present):
             cell = cells.loc[algo]
             low, high = cell["t_ci_low"], cell["t_ci_high"]
@@ -49,10 +50,9 @@ def final_returns(
         ax.set_xlabel("")
         ax.set_ylabel("final return")
         ax.set_xticks(range(len(present)), present, rotation=30, ha="right")
-    fig.suptitle(
-        f"{title}\nfinal {METRIC_LABELS[metric]}: mean, 95% t-interval and every seed; "
-        f"{seeds_note(runs, algos, seeds_asked)}"
-    )
+    several = len(runs) > runs.groupby(["env", "algo"]).ngroups  # some cell has two seeds or more
+    shown = "mean, 95% t-interval and every seed" if several else "one seed each, so no interval"
+    fig.suptitle(f"{title}\nfinal {METRIC_LABELS[metric]}: {shown}; {seeds_note(runs, algos, seeds_asked)}")
     shared_legend(fig, algos)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig

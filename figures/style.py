@@ -3,6 +3,7 @@ names, axis labels with units, and a title that says how many seeds went in."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import zlib
 from collections.abc import Mapping
@@ -38,17 +39,6 @@ METRIC_LABELS = {
 X_LABEL = "env steps per policy (millions)"
 
 # The paper's names for the gymnasium tasks, for panel titles.
-TASK_NAMES = {
-    "Walker2d-v5": "Walker2d",
-    "HalfCheetah-v5": "HalfCheetah",
-    "Hopper-v5": "Hopper",
-    "Ant-v5": "Ant",
-    "Swimmer-v5": "Swimmer",
-    "InvertedDoublePendulum-v5": "InvertedDoublePendulum",
-    "gpo_bench/HalfCheetahHilly-v0": "HalfCheetah-Hilly",
-    "gpo_bench/HopperHilly-v0": "Hopper-Hilly",
-    "gpo_bench/Walker2dHilly-v0": "Walker2d-Hilly",
-}
 
 
 def colour(algo: str) -> str:
@@ -68,7 +58,11 @@ def palette(algos) -> dict[str, str]:
 
 
 def task_name(env: str) -> str:
-    return TASK_NAMES.get(env, env)
+    """One rule for every panel and readable table: the gymnasium id without its namespace and
+    version, a Hilly task as the paper names it (``Hopper-v5`` → Hopper, ``InvertedPendulum-v5``
+    → InvertedPendulum, ``gpo_bench/HalfCheetahHilly-v0`` → HalfCheetah-Hilly)."""
+    name = re.sub(r"-v\d+$", "", env.split("/")[-1])
+    return re.sub(r"(?<=.)Hilly$", "-Hilly", name)
 
 
 def asked_text(asked: int | Mapping[str, int]) -> str:
@@ -103,6 +97,18 @@ def theme() -> None:
     mpl.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "pdf.fonttype": 42})
 
 
+@contextlib.contextmanager
+def fixed_jitter(seed: int = 0):
+    """seaborn's stripplot jitters with NumPy's global generator: seed it for the drawing (and
+    put back what was there), so the same tables give the same figure, pixel for pixel."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
 def dots_and_means(
     ax,
     data,
@@ -128,7 +134,8 @@ def dots_and_means(
         "ax": ax,
     }
     several = len(hue_order) > 1
-    sns.stripplot(**common, dodge=several, alpha=alpha, size=4, legend=False)
+    with fixed_jitter():
+        sns.stripplot(**common, dodge=several, alpha=alpha, size=4, legend=False)
     sns.pointplot(
         **common, dodge=0.4 if several else False, errorbar=t_interval, capsize=0.1, **point_options
     )
@@ -144,9 +151,13 @@ def t_interval(values) -> tuple[float, float]:
     return float(np.mean(values)) - half, float(np.mean(values)) + half
 
 
-def shared_legend(fig, algos, **kwargs) -> None:
-    """One legend for the whole figure, below the panels, an entry per algorithm."""
-    handles = [mpl.lines.Line2D([], [], color=colour(a), lw=2.5, label=a) for a in algos]
+def shared_legend(fig, algos, marked=(), **kwargs) -> None:
+    """One legend for the whole figure, below the panels, an entry per algorithm; the ``marked``
+    ones (drawn as a few points) with the marker they are drawn with."""
+    handles = [
+        mpl.lines.Line2D([], [], color=colour(a), lw=2.5, label=a, marker="o" if a in marked else None, ms=6)
+        for a in algos
+    ]
     fig.legend(
         handles=handles,
         loc="lower center",

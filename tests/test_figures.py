@@ -189,3 +189,68 @@ def test_population_sizes_share_the_per_policy_axis(tmp_path):
     lines = [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) > 1]
     assert np.isclose(lines[1].get_ydata()[-1], 2 * lines[0].get_ydata()[-1])  # m = 4 twice as high
     mpl.pyplot.close("all")
+
+
+def test_task_names_follow_one_rule_in_panels_and_tables():
+    from figures.style import task_name
+
+    assert [task_name(e) for e in ("Hopper-v5", "InvertedPendulum-v5", "Pendulum-v1")] == [
+        "Hopper",
+        "InvertedPendulum",
+        "Pendulum",
+    ]
+    assert task_name("gpo_bench/HalfCheetahHilly-v0") == "HalfCheetah-Hilly"
+    assert task_name("Ant-v5") == "Ant"
+
+
+def bands_of(points: dict[str, int], seeds: int = 3):
+    import pandas as pd
+
+    frames = []
+    for algo, n in points.items():
+        x = np.linspace(1, 10, n) * 1000
+        frames.append(
+            pd.DataFrame(
+                {"algo": algo, "env": "InvertedPendulum-v5", "env_steps": x, "centre": x / 100}
+                | {"low": x / 100 - 1 if seeds > 1 else np.nan, "high": x / 100 + 1 if seeds > 1 else np.nan}
+                | {"seeds": seeds}
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_a_series_of_few_points_is_marked_where_it_is_drawn_and_in_the_legend():
+    from figures.curves import learning_curves
+
+    fig = learning_curves(
+        bands_of({"gpo": 60, "single": 1}), "eval", "ci", ["InvertedPendulum-v5"], ["gpo", "single"], ""
+    )
+    ax = fig.axes[0]
+    assert ax.get_title() == "InvertedPendulum"
+    drawn = {line.get_label(): line for line in ax.get_lines()}
+    assert drawn["single"].get_marker() == "o" and drawn["single"].get_markersize() >= 6
+    assert drawn["gpo"].get_marker() in (None, "None", "")
+    handles = {h.get_label(): h for legend in fig.legends for h in legend.legend_handles}
+    assert handles["single"].get_marker() == "o" and handles["gpo"].get_marker() in (None, "None", "")
+    mpl.pyplot.close(fig)
+
+
+def test_one_seed_promises_and_draws_no_interval():
+    from figures.curves import learning_curves
+
+    fig = learning_curves(bands_of({"gpo": 60}, seeds=1), "eval", "ci", ["InvertedPendulum-v5"], ["gpo"], "")
+    title = fig._suptitle.get_text()
+    assert "no interval" in title and "95%" not in title
+    mpl.pyplot.close(fig)
+
+
+def test_the_same_tables_give_the_same_figure_files_byte_for_byte(study, tmp_path):
+    from bench.analysis.plot import save_figures
+
+    _, _, tables, _ = study
+    written = []
+    for copy in ("a", "b"):
+        paths = save_figures(make_figures(tables, "eval"), tmp_path / copy)
+        written.append({p.name: p.read_bytes() for p in paths})
+    assert written[0].keys() == written[1].keys() and len(written[0]) >= 14
+    assert [name for name in written[0] if written[0][name] != written[1][name]] == []

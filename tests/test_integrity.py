@@ -250,3 +250,64 @@ def test_ctrl_c_stops_the_local_runs_without_a_traceback_and_they_resume(tmp_pat
     for seed in (0, 1):
         record = json.loads((folder(results, seed) / "run.json").read_text())
         assert record["status"] == "done" and record["resumed_from"] and record["attempt"] == 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_live_bars_prints_its_message_after_the_bars_are_closed(tmp_path):
+    """On a terminal `run` draws live bars; Ctrl-C's one line comes after them, not inside."""
+    import pty
+
+    suite, results = tiny_suite(tmp_path, steps=61440)
+    leader, follower = pty.openpty()
+    launcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.cli",
+            "run",
+            "--suite",
+            suite,
+            "--results",
+            str(results),
+            "--workers",
+            "2",
+        ],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, "GPO_BENCH_CHECKPOINT_SECONDS": "0", "COLUMNS": "160", "TERM": "xterm"},
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    os.close(follower)
+    screen = bytearray()
+
+    def read_for(seconds: float) -> None:
+        import select
+
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready, _, _ = select.select([leader], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the launcher has exited and closed the terminal
+                    return
+                if not chunk:
+                    return
+                screen.extend(chunk)
+
+    deadline = time.monotonic() + 180
+    while not all(list(folder(results, s).glob("checkpoint-*.pt")) for s in (0, 1)):
+        assert time.monotonic() < deadline and launcher.poll() is None
+        read_for(0.2)
+    read_for(1.0)
+    os.killpg(launcher.pid, signal.SIGINT)
+    while launcher.poll() is None:
+        read_for(0.5)
+    read_for(0.5)
+    os.close(leader)
+    text = screen.decode(errors="replace")
+    assert launcher.returncode == 130 and "steps/s" in text  # bars were drawn
+    message = text.rindex("interrupted: stopped 2 runs")
+    assert "steps/s" not in text[message:], text[message:]  # no bar redrawn after the message

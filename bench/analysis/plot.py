@@ -93,6 +93,11 @@ def make_figures(tables: Tables, metric: str, band: str = "ci", task: str | None
     return figures
 
 
+# No creation time in a PDF (matplotlib writes the clock's by default): the same tables give the
+# same files, byte for byte, on the same machine and packages.
+METADATA = {"pdf": {"CreationDate": None}, "png": {}}
+
+
 def save_figures(figures: dict, folder: Path, formats=FORMATS) -> list[Path]:
     """Each figure as PNG and PDF; a crash leaves the previous file or the new one."""
     paths = []
@@ -100,7 +105,10 @@ def save_figures(figures: dict, folder: Path, formats=FORMATS) -> list[Path]:
         for ext in formats:
             path = Path(folder) / f"{name}.{ext}"
             atomic_write(
-                path, lambda tmp, fig=fig, ext=ext: fig.savefig(tmp, format=ext, bbox_inches="tight")
+                path,
+                lambda tmp, fig=fig, ext=ext: fig.savefig(
+                    tmp, format=ext, bbox_inches="tight", metadata=METADATA.get(ext)
+                ),
             )
             paths.append(path)
         plt.close(fig)

@@ -7,6 +7,8 @@ import math
 
 import pandas as pd
 
+from figures.style import task_name
+
 
 def _number(value: float, digits: int = 1) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
@@ -23,7 +25,7 @@ def _interval(low: float, high: float, digits: int = 1) -> str:
 def _final(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "task": frame["env"],
+            "task": frame["env"].map(task_name),
             "algorithm": frame["algo"],
             "mean ± SE": [f"{_number(m)} ± {_number(s)}" for m, s in zip(frame["mean"], frame["se"])],
             "std": frame["std"].map(_number),
