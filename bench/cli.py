@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -218,6 +219,11 @@ def run(
     time_min: int = typer.Option(24 * 60, help="SLURM time limit per run, minutes"),
     cpus_per_task: int = typer.Option(1, help="SLURM CPUs per run"),
     array_parallelism: int = typer.Option(64, help="SLURM array tasks running at once"),
+    max_requeues: int = typer.Option(
+        None,
+        help="SLURM time limits a run may be requeued after (default: twice what the longest run "
+        "needs at --time-min by the cost model, at least 3)",
+    ),
     cancel: bool = typer.Option(
         False, "--cancel", help="on Ctrl-C, cancel the SLURM jobs too (default: they keep running)"
     ),
@@ -237,6 +243,7 @@ def run(
         ("--time-min", time_min),
         ("--cpus-per-task", cpus_per_task),
         ("--array-parallelism", array_parallelism),
+        ("--max-requeues", 1 if max_requeues is None else max_requeues + 1),
     ):
         if value < 1:
             raise BadInput(f"{flag} must be >= 1, got {value}")
@@ -284,9 +291,13 @@ def run(
     display = LiveDisplay(total, len(kept), every)
 
     def progress(kind: str, r, detail: str) -> None:
-        if kind in ("done", "failed", "owned"):
+        if kind == "note":
+            display.print(detail)
+            return
+        if kind in ("done", "failed", "owned", "stopped"):
             display.run_ended(r.name)
-        display.print(f"[{display.finished}/{total}] {kind:<8}{r.name}  {detail}".rstrip())
+        gap = " " if len(kind) >= 8 else ""  # `requeued` fills the column
+        display.print(f"[{display.finished}/{total}] {kind:<8}{gap}{r.name}  {detail}".rstrip())
 
     def poll(active) -> None:
         for r in active:
@@ -294,6 +305,8 @@ def run(
         display.tick()
 
     slurm = SlurmOptions(partition, time_min, cpus_per_task, array_parallelism)
+    if executor == "slurm" and todo:
+        slurm = replace(slurm, max_requeues=requeues_for(todo, time_min, max_requeues))
     try:
         report = launch(runs, results, executor, workers, force, progress, slurm, cancel, poll)
     except Interrupted as stop:
@@ -316,13 +329,35 @@ def run(
         display.close()
     owned = f", {len(report.owned)} owned by another launcher" if report.owned else ""
     elsewhere = f", {len(report.elsewhere)} done by another launcher" if report.elsewhere else ""
+    stopped = f", {len(report.stopped)} stopped at a time limit" if report.stopped else ""
     typer.echo(
         f"{len(report.done)} done now{elsewhere}, {len(report.skipped)} done before, "
-        f"{len(report.failed)} failed{owned}"
+        f"{len(report.failed)} failed{stopped}{owned}"
     )
     for r, log in report.failed:
         typer.echo(f"failed: {r.name}  log: {log}", err=True)
-    return 1 if report.failed else 0
+    return 1 if report.failed or report.stopped else 0
+
+
+def requeues_for(todo, time_min: int, asked: int | None) -> int:
+    """The requeues a SLURM launch allows: ``asked``, or twice what its longest run needs at
+    ``time_min`` by the cost model (at least submitit's 3). Warns, before anything is submitted,
+    when ``asked`` is fewer than a run needs."""
+    from bench.analysis.cost import attempts_needed
+
+    needs = {r.name: attempts_needed(r.spec(), time_min) for r in todo}
+    longest = max(needs, key=needs.get)
+    needed = needs[longest] - 1
+    if asked is None:
+        return max(3, 2 * needed)
+    if asked < needed:
+        typer.echo(
+            f"warning: at --time-min {time_min}, {longest} needs about {needs[longest]} attempts by the "
+            f"cost model; --max-requeues {asked} allows {asked + 1}, so runs may stop at the limit "
+            "(`gpo-bench run` resumes them)",
+            err=True,
+        )
+    return asked
 
 
 @app.command()
@@ -372,18 +407,39 @@ def status_lines(chosen, results: Path) -> list[str]:
         elif finished == "other":
             state, detail = "other", "finished with another configuration than the suite's (--force: rerun)"
         elif finished == "done":
-            state, detail = "done", f"eval return {one_decimal(record.get('final', {}).get('eval_return'))}"
+            workers = int(record.get("workers") or 1)
+            on = f"  ({workers} workers)" if workers > 1 else ""
+            state, detail = (
+                "done",
+                f"eval return {one_decimal(record.get('final', {}).get('eval_return'))}{on}",
+            )
         elif record is None:
             state, detail = "missing", ""
         elif record.get("status") == "failed":
             state, detail = "failed", f"{record.get('error', '')}  log: {record.get('log') or '-'}"
+        elif record.get("status") == "requeued":
+            state, detail = (
+                "requeued",
+                f"attempt {record.get('attempt')} reached SLURM's time limit at "
+                f"{int(record.get('env_steps') or 0):,} of {budget:,} env steps; pending since "
+                f"{str(record.get('requeued', '?'))[:16].replace('T', ' ')} (job {record.get('job_id')}), "
+                "resumes from its checkpoint on its own",
+            )
+        elif record.get("status") == "stopped":
+            state, detail = (
+                "stopped",
+                f"SLURM's time limit ended all {record.get('attempt')} attempts, at "
+                f"{int(record.get('env_steps') or 0):,} of {budget:,} env steps; `gpo-bench run` resumes it",
+            )
         elif progress is not None and progress["age"] <= stall_seconds():
             holder = live_owner(folder)
             owner = f", {holder.host} pid {holder.pid}" if holder else ""
             job = f" job {progress['job_id']}" if progress.get("job_id") else ""
+            workers = int(record.get("workers") or 1)
+            on = f"; {workers} workers" if workers > 1 else ""
             state, detail = (
                 "running",
-                f"{describe(progress)}; heartbeat {progress['age']:.0f} s ago{owner}{job}",
+                f"{describe(progress)}; heartbeat {progress['age']:.0f} s ago{owner}{job}{on}",
             )
             rates.append(progress.get("steps_per_second") or 0.0)
         else:
@@ -394,8 +450,9 @@ def status_lines(chosen, results: Path) -> list[str]:
         if state not in ("done", "other"):
             left += budget - (progress["env_steps"] if progress and state == "running" else 0)
         counts[state] = counts.get(state, 0) + 1
-        lines.append(f"{state:<8}{r.name}  {detail}".rstrip())
-    order = ("done", "running", "stalled", "failed", "missing", "corrupt", "other")
+        gap = " " if len(state) >= 8 else ""  # `requeued` fills the column
+        lines.append(f"{state:<8}{gap}{r.name}  {detail}".rstrip())
+    order = ("done", "running", "requeued", "stalled", "stopped", "failed", "missing", "corrupt", "other")
     summary = ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
     running = counts.get("running", 0)
     if left and running and any(rates):

@@ -40,7 +40,7 @@ from gpo.core.curves import best_of, population_row
 from gpo.core.parallel import TaskPool, groups, single_threaded
 from gpo.core.policy import PolicyConfig
 from gpo.core.ppo import PPOConfig
-from gpo.core.progress import emit, emit_from_workers
+from gpo.core.progress import emit, emit_from_workers, emit_restored
 from gpo.core.seeding import derive_seed
 from gpo.core.trainer import Checkpointer
 from gpo.crossover import CrossoverConfig, crossover_group
@@ -324,7 +324,7 @@ class GPO:
             saved = checkpointer.load("gpo")
             if saved is not None:
                 self.load_state_dict(saved)
-                emit(self.env_steps)  # what earlier attempts did counts towards the budget
+                emit_restored(self.env_steps)  # earlier attempts' steps count towards the budget
         pool = TaskPool(self.config.workers)
         try:
             while not self.done:

@@ -5,6 +5,12 @@
 # call leaves a running cluster alone. Prints the partition's state when ready.
 set -euo pipefail
 
+max_array=${GPO_BENCH_MAX_ARRAY_SIZE:-1001}
+if ! [[ "$max_array" =~ ^[1-9][0-9]*$ ]]; then
+  echo "start-cluster.sh: GPO_BENCH_MAX_ARRAY_SIZE='$max_array': expected a positive integer (the cluster's MaxArraySize; default 1001)" >&2
+  exit 2
+fi
+
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -43,7 +49,7 @@ SlurmdPidFile=/run/slurmd.pid
 SlurmctldLogFile=/var/log/slurm/slurmctld.log
 SlurmdLogFile=/var/log/slurm/slurmd.log
 JobAcctGatherType=jobacct_gather/none
-MaxArraySize=${GPO_BENCH_MAX_ARRAY_SIZE:-1001}
+MaxArraySize=$max_array
 # Cancelled tasks get SIGTERM, then SIGKILL after KillWait. submitit's jobs ignore SIGTERM (SLURM
 # also sends it around preemption), so keep the wait short for the tests' scancel.
 KillWait=5

@@ -139,3 +139,21 @@ def test_tensorboard_events_round_trip_with_the_curve(tmp_path):
 def test_local_workers_default_to_the_usable_cores_capped_by_the_runs():
     cores = len(os.sched_getaffinity(0))
     assert default_workers(1000) == cores and default_workers(1) == 1
+
+
+def test_after_a_resume_rate_and_eta_count_only_this_attempts_steps(tmp_path, monkeypatch):
+    from bench.runs.progress import Heartbeat
+    from gpo.core.progress import emit, emit_restored, reporting
+
+    clock = [1000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    beat = Heartbeat(tmp_path, budget=1_500_000, every=3600)
+    with reporting(beat):
+        beat.snapshot()  # the attempt's start, before the checkpoint is loaded
+        clock[0] += 2.0
+        emit_restored(735_000)  # earlier attempts' steps
+        clock[0] += 10.0
+        emit(20_000)
+        snap = beat.snapshot()
+    assert snap["env_steps"] == 755_000 and beat.restored_steps == 735_000
+    assert snap["steps_per_second"] == pytest.approx(2_000.0)  # 20,000 new steps in 10 s, not 75,500/s

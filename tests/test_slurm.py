@@ -1,6 +1,7 @@
 """``gpo-bench run --executor slurm`` against a real one-node SLURM cluster
 (``slurm/start-cluster.sh``; CI starts it). Skipped, with the reason, where no cluster answers."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 
 from bench.runs import launch as launch_module
@@ -131,3 +133,113 @@ def test_a_second_launch_while_an_array_runs_skips_the_runs_it_owns_and_nothing_
         folder = run.folder(tmp_path)
         assert json.loads((folder / "run.json").read_text())["status"] == "done"
         assert len((folder / "claims.log").read_text().splitlines()) == 1  # trained exactly once
+
+
+TIME_LIMITED = """
+algorithms = ["ppo-kl"]
+envs = ["Hopper-v5"]
+seeds = 1
+steps_per_policy = {steps}
+"""
+
+
+def released_when_requeued(process, folder, statuses: list[str], results, suite) -> None:
+    """Follow a time-limited job until its launcher ends. SLURM holds a requeued job ~2 minutes
+    before it may start again (its BeginTime); the test cluster's root lets it start at once,
+    which changes nothing else. While it waits, `gpo-bench status` must say it is requeued."""
+    deadline = time.monotonic() + 480
+    while process.poll() is None:
+        assert time.monotonic() < deadline, "the time-limited run did not finish"
+        record = {}
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            record = json.loads((folder / "run.json").read_text())
+        queue = subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True, text=True).stdout.split()
+        if record.get("status") == "requeued" and "PENDING" in queue:
+            shown = gpo_bench("status", "--suite", suite, "--results", str(results)).stdout
+            statuses.append(shown)
+            job = queue[queue.index("PENDING") - 1]
+            subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=False)
+        time.sleep(1.0)
+
+
+@pytest.mark.slow
+def test_a_run_whose_time_limit_ends_it_twice_completes_on_its_own_with_the_same_bits(tmp_path):
+    steps = 327_680  # about a minute and a half of training: three or four attempts of ~30 s
+    suite = tmp_path / "limited.toml"
+    suite.write_text(TIME_LIMITED.format(steps=steps))
+    results = tmp_path / "results"
+    # SLURM warns 110 s before the 2-minute limit (so after 10-40 s), and nothing checkpoints on its
+    # own: every resume below comes from the checkpoint written when the warning arrived.
+    env = {**os.environ, "GPO_BENCH_SLURM_SIGNAL_SECONDS": "110", "GPO_BENCH_CHECKPOINT_SECONDS": "3600"}
+    command = [sys.executable, "-m", "bench.cli", "run", "--suite", str(suite), "--results", str(results)]
+    launcher = subprocess.Popen(
+        [
+            *command,
+            "--executor",
+            "slurm",
+            "--time-min",
+            "2",
+            "--max-requeues",
+            "10",
+            "--progress-seconds",
+            "5",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    plain = subprocess.Popen(  # the same run, uninterrupted, on this machine meanwhile
+        [sys.executable, "-m", "bench.cli", "train", "--algo", "ppo-kl", "--env", "Hopper-v5"]
+        + ["--steps", str(steps), "--seed", "0", "--out", str(tmp_path / "plain")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    folder = results / "limited" / "ppo-kl" / "Hopper-v5" / "seed0"
+    statuses: list[str] = []
+    released_when_requeued(launcher, folder, statuses, results, str(suite))
+    stdout, stderr = launcher.communicate(timeout=60)
+    assert plain.wait(timeout=600) == 0
+    assert launcher.returncode == 0 and "1 done now" in stdout, stdout + stderr
+    assert "requeued ppo-kl/Hopper-v5/seed0  attempt 1 reached its time limit" in stdout
+    assert "accounting storage is disabled" not in stderr  # sacct's complaint, once per poll before
+    record = json.loads((folder / "run.json").read_text())
+    assert record["status"] == "done" and record["attempt"] >= 3
+    resumes = record["resumes"]
+    assert len(resumes) == record["attempt"] - 1 >= 2 and record["resumed_from"] == ["trainer"]
+    # each attempt resumed where the one before was warned, from the checkpoint written then
+    assert [r["attempt"] for r in resumes] == list(range(2, record["attempt"] + 1))
+    assert all(0 < a["env_steps"] < b["env_steps"] for a, b in zip(resumes, resumes[1:]))
+    assert any("requeued" in shown and "pending since" in shown for shown in statuses)
+    assert not any("failed" in shown for shown in statuses)
+    a = pd.read_parquet(folder / "curve.parquet")
+    b = pd.read_parquet(tmp_path / "plain" / "curve.parquet")
+    keep = [c for c in a.columns if "seconds" not in c]
+    assert a[keep].equals(b[keep])  # bit for bit
+
+
+@pytest.mark.slow
+def test_a_run_out_of_requeues_stops_in_one_line_saying_how_far_it_got(tmp_path):
+    suite = tmp_path / "limited.toml"
+    suite.write_text(TIME_LIMITED.format(steps=327_680))
+    results = tmp_path / "results"
+    env = {**os.environ, "GPO_BENCH_SLURM_SIGNAL_SECONDS": "110", "GPO_BENCH_CHECKPOINT_SECONDS": "3600"}
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "run", "--suite", str(suite), "--results", str(results)]
+        + ["--executor", "slurm", "--time-min", "2", "--max-requeues", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=480,
+    )
+    assert out.returncode == 1, out.stdout + out.stderr
+    # warned before submitting: the cost model says one attempt of 2 minutes cannot hold the run
+    assert "--max-requeues 0 allows 1, so runs may stop at the limit" in out.stderr
+    stopped = [line for line in out.stdout.splitlines() if "stopped ppo-kl" in line]
+    assert len(stopped) == 1 and "the time limit ended all 1 attempts, at " in stopped[0]
+    assert "of 327,680 env steps; `gpo-bench run` resumes it" in stopped[0]
+    assert "0 done now, 0 done before, 0 failed, 1 stopped at a time limit" in out.stdout
+    record = json.loads((results / "limited" / "ppo-kl" / "Hopper-v5" / "seed0" / "run.json").read_text())
+    assert record["status"] == "stopped" and 0 < record["env_steps"] < 327_680
+    shown = gpo_bench("status", "--suite", str(suite), "--results", str(results)).stdout
+    assert "stopped ppo-kl/Hopper-v5/seed0  SLURM's time limit ended all 1 attempts" in shown

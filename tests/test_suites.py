@@ -253,3 +253,11 @@ def test_sizes_no_one_means_are_refused_with_the_estimate_before_planning(tmp_pa
     out = gpo_bench("run", "--suite", str(big), "--results", str(results))
     assert out.returncode == 2 and "1,000,000,000 policies in one run need at least" in out.stderr
     assert out.stderr.count("\n") == 1 and not results.exists()
+
+
+@pytest.mark.parametrize("name", sorted(shipped()))
+def test_every_shipped_suite_evaluates_each_run_within_its_budget_so_curves_have_points(name):
+    """An evaluation schedule past the budget leaves one point (the final one) per curve: a lone
+    dot in the figures. Every shipped suite evaluates at least twice before its end."""
+    suite = load_suite(name)
+    assert suite.eval_every_steps > 0 and suite.steps_per_policy // suite.eval_every_steps >= 2

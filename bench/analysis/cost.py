@@ -23,6 +23,7 @@ model's own noise. README's Performance section says how the model was checked a
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -206,3 +207,18 @@ def suite_size_error(configurations, costs: StepCosts | None = None) -> str | No
             f"{MAX_SUITE_CORE_HOURS:,} gpo-bench starts at once; narrow it with --algo, --env or --seeds"
         )
     return None
+
+
+# A job's start (imports, making the envs, loading the checkpoint) takes about this long, and the
+# time after SLURM's warning (GPO_BENCH_SLURM_SIGNAL_SECONDS before the limit): neither trains.
+START_SECONDS = 30
+
+
+def attempts_needed(spec: RunSpec, time_min: int, costs: StepCosts | None = None) -> int:
+    """How many SLURM attempts of ``time_min`` minutes a run needs by the cost model (one core)."""
+    seconds = sum(run_seconds(spec, costs or StepCosts.shipped()).values())
+    from bench.runs import settings
+
+    warning = settings.seconds("GPO_BENCH_SLURM_SIGNAL_SECONDS")
+    usable = max(time_min * 60 - warning - START_SECONDS, 30)
+    return max(1, math.ceil(seconds / usable))

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.runs import settings
+from bench.runs import preemption, settings
 from bench.runs.results import atomic_write
 
 
@@ -93,8 +93,11 @@ class TorchCheckpointer:
         return None
 
     def offer(self, name: str, state: Callable[[], dict]) -> None:
+        """A safe point: write ``state()`` if the interval has passed, or at once when SLURM has
+        asked the job to go (``bench.runs.preemption``), and then let it go."""
         now = time.monotonic()
-        if now - self._last.get(name, now) < self.every_seconds:
+        leaving = preemption.current.requested
+        if now - self._last.get(name, now) < self.every_seconds and not leaving:
             return
         payload = {"fingerprint": self.fingerprint, "state": to_torch(state())}
         current, previous = self.path(name), self.previous(name)
@@ -106,6 +109,8 @@ class TorchCheckpointer:
             os.replace(link, previous)
         atomic_write(current, lambda tmp: torch.save(payload, tmp))
         self._last[name] = now
+        if leaving:
+            preemption.current.honour()
 
     def existing(self) -> list[Path]:
         return sorted(self.folder.glob("checkpoint-*.pt"))

@@ -27,6 +27,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from pathlib import Path
 
 import submitit
 
+from bench.runs import cores, preemption, settings
 from bench.runs.lease import Owner, RunOwned, live_owner
 from bench.runs.results import CorruptRun, done_record, quarantine, read_run
 from bench.runs.runner import run_one
@@ -48,6 +50,7 @@ class LaunchReport:
     elsewhere: list[Run] = field(default_factory=list)  # finished by another launcher meanwhile
     skipped: list[Run] = field(default_factory=list)  # finished before
     failed: list[tuple[Run, str]] = field(default_factory=list)  # with the log's path
+    stopped: list[Run] = field(default_factory=list)  # time limits beyond its requeues: resumable
     owned: list[tuple[Run, str]] = field(default_factory=list)  # another live launcher runs it
     repaired: list[tuple[Run, Path]] = field(default_factory=list)  # damaged, moved there, rerun
 
@@ -97,22 +100,28 @@ class RunJob(submitit.helpers.Checkpointable):
     """The job: one run into its folder. As a submitit Checkpointable, a job that SLURM preempts
     or times out is requeued with the same arguments, and the run resumes from its checkpoint."""
 
-    def __call__(self, run: Run, results: Path, force: bool = False) -> str:
-        return execute_run(run, results, force)
+    def __call__(self, run: Run, results: Path, force: bool = False, workers: int | None = None) -> str:
+        return execute_run(run, results, force, workers)
 
 
 OWNED = "owned by "  # execute_run's answer when another live process owns the run
 ELSEWHERE = "done by another launcher: "  # ... when another launcher finished it before this job began
 
 
-def execute_run(run: Run, results: Path, force: bool = False) -> str:
+def execute_run(run: Run, results: Path, force: bool = False, workers: int | None = None) -> str:
     """Train the run into its folder: its name; ``OWNED`` + who owns it (another launcher
     claimed it between this launch's check and this job's start); or ``ELSEWHERE`` + its name
-    (another launcher finished it before this job could claim it: not trained here)."""
+    (another launcher finished it before this job could claim it: not trained here). In a SLURM
+    job the run trains with the job's CPUs as member workers, else with ``workers`` (1 if None;
+    ``bench.runs.cores``)."""
     job_id, log = None, None
     with contextlib.suppress(RuntimeError):  # outside a submitit job (debug executor): no id
         job = submitit.JobEnvironment()
         job_id, log = job.job_id, str(job.paths.stderr)
+        if job.cluster == "slurm":  # a time limit or preemption waits for the run's next safe point
+            workers = cores.member_workers(run, cores.slurm_cpus() or 1)
+            # the watchdog hands over in time, whatever the warning's lead
+            preemption.current.install(max(5.0, settings.seconds("GPO_BENCH_SLURM_SIGNAL_SECONDS") - 30))
     try:
         trained = run_one(
             run.algo,
@@ -122,7 +131,7 @@ def execute_run(run: Run, results: Path, force: bool = False) -> str:
             run.folder(results),
             extra_record={"job_id": job_id, "log": log, "suite": run.suite},
             force=force,
-            **run.options(),
+            **run.options(cores.member_workers(run, workers or 1)),
         )
     except RunOwned as error:
         return OWNED + error.holder.describe()
@@ -188,6 +197,7 @@ class SlurmOptions:
     time_min: int = 24 * 60
     cpus_per_task: int = 1
     array_parallelism: int = 64
+    max_requeues: int = 3  # time limits a job may be requeued after (submitit's max_num_timeout)
 
 
 def max_array_size() -> int:
@@ -212,6 +222,46 @@ def ended(job, live: set[str] | None) -> bool:
     return True
 
 
+def accounting_enabled() -> bool:
+    """Whether ``sacct`` answers (a cluster without slurmdbd says accounting is disabled)."""
+    out = subprocess.run(["sacct", "-n", "-X", "-j", "1"], capture_output=True, text=True)
+    return out.returncode == 0 and "disabled" not in out.stderr
+
+
+@contextlib.contextmanager
+def quiet_stderr(quiet: bool = True):
+    """Standard error of this process and its children to /dev/null for the block (submitit's
+    ``sacct`` calls print to it directly)."""
+    if not quiet:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def announce_requeues(active, results: Path, announced: dict[str, int], on_event) -> None:
+    """Once per attempt, that a run's job was requeued after a time limit or preemption."""
+    for run, _ in active:
+        record = read_run(run.folder(results)) or {}
+        attempt = int(record.get("attempt") or 0)
+        if record.get("status") == "requeued" and announced.get(run.name) != attempt:
+            announced[run.name] = attempt
+            steps = int(record.get("env_steps") or 0)
+            on_event(
+                "requeued",
+                run,
+                f"attempt {attempt} reached its time limit at {steps:,} env steps, checkpointed; "
+                f"waits in the queue to resume (job {record.get('job_id')})",
+            )
+
+
 def chunks(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -226,6 +276,7 @@ def launch(
     slurm: SlurmOptions | None = None,
     cancel: bool = False,
     on_poll: Callable[[list[Run]], None] = lambda active: None,
+    machine_cores: int | None = None,
 ) -> LaunchReport:
     """Run what ``plan`` says; ``on_event`` hears of every start, end and skip, ``on_poll`` gets
     the active runs at every poll (for live progress)."""
@@ -245,17 +296,31 @@ def launch(
     if not todo:
         return report
     logs = Path(results) / runs[0].suite / "_logs" / "%j"
-    submitter = submitit.AutoExecutor(folder=logs, cluster=executor)
+    requeues = (
+        {"slurm_max_num_timeout": (slurm or SlurmOptions()).max_requeues} if executor == "slurm" else {}
+    )
+    submitter = submitit.AutoExecutor(folder=logs, cluster=executor, **requeues)
     submitter.update_parameters(timeout_min=60 * 24 * 7, name="gpo-bench")
     queue, active = list(todo), []
+    requeued: dict[str, int] = {}  # run name -> the attempt announced as requeued
+    held: dict[str, int] = {}  # local runs executing -> the cores (member workers) each holds
+    machine_cores = machine_cores or cores.usable_cores()
     try:
         if executor == "slurm":
             slurm = slurm or SlurmOptions()
             # Without accounting storage, submitit warns on every poll that sacct is unavailable
             # and falls back on its own files, which is all we need.
             logging.getLogger("submitit").setLevel(logging.ERROR)
+            if not accounting_enabled():
+                on_event(
+                    "note",
+                    todo[0],
+                    "SLURM accounting storage is disabled here: the launcher follows jobs through "
+                    "squeue and their result files",
+                )
             submitter.update_parameters(
                 timeout_min=slurm.time_min,
+                slurm_signal_delay_s=int(settings.seconds("GPO_BENCH_SLURM_SIGNAL_SECONDS")),
                 cpus_per_task=slurm.cpus_per_task,
                 slurm_array_parallelism=slurm.array_parallelism,
                 **({"slurm_partition": slurm.partition} if slurm.partition else {}),
@@ -269,17 +334,26 @@ def launch(
         while queue or active:
             while queue and len(active) < max(1, workers):
                 run = queue.pop(0)
+                # this machine's cores no running run holds, shared by the runs starting now
+                spare = max(1, machine_cores - sum(held.values()))
+                starting = min(len(queue) + 1, max(1, workers) - len(active))
+                share = cores.member_workers(run, cores.local_share(spare, starting))
+                held[run.name] = share
                 with sigint_ignored_in_children():
-                    active.append((run, submitter.submit(RunJob(), run, results, force)))
-                on_event("started", run, "")
+                    active.append((run, submitter.submit(RunJob(), run, results, force, share)))
+                on_event("started", run, f"{share} workers" if share > 1 else "")
             live = slurm_live_jobs() if executor == "slurm" else None
-            finished = [(run, job) for run, job in active if job.done() or ended(job, live)]
+            with quiet_stderr(executor == "slurm"):  # submitit's sacct complains on every poll
+                finished = [(run, job) for run, job in active if job.done() or ended(job, live)]
+            if executor == "slurm":
+                announce_requeues(active, results, requeued, on_event)
             on_poll([run for run, _ in active])
             if not finished:
                 time.sleep(POLL_SECONDS)
                 continue
             for run, job in finished:
                 active.remove((run, job))
+                held.pop(run.name, None)
                 collect(run, job, results, report, on_event)
     except KeyboardInterrupt:
         running = [run for run, _ in active]
@@ -305,6 +379,17 @@ def collect(run: Run, job, results: Path, report: LaunchReport, on_event) -> Non
     try:
         answer = job.result()
     except Exception as error:  # the run's own run.json holds the error too
+        record = read_run(run.folder(results)) or {}
+        if record.get("status") == "stopped":
+            report.stopped.append(run)
+            steps, budget = int(record.get("env_steps") or 0), run.spec().env_steps
+            on_event(
+                "stopped",
+                run,
+                f"the time limit ended all {record.get('attempt')} attempts, at {steps:,} of {budget:,} "
+                "env steps; `gpo-bench run` resumes it from its checkpoint (--max-requeues allows more)",
+            )
+            return
         report.failed.append((run, log))
         last_line = (str(error).splitlines() or [""])[-1]
         on_event("failed", run, f"{type(error).__name__}: {last_line}")

@@ -66,6 +66,7 @@ class Heartbeat:
         self.budget, self.every = int(budget), heartbeat_seconds() if every is None else every
         self.listeners = listeners
         self.steps = 0
+        self.restored_steps = 0
         self.train_return: float | None = None
         self.eval_return: float | None = None
         self.started = time.time()
@@ -82,6 +83,14 @@ class Heartbeat:
             self.eval_return = eval_return
         if self._tensorboard is not None:
             self._tensorboard.live(self.steps, train_return, eval_return)
+
+    def restored(self, steps: int) -> None:
+        """Steps of earlier attempts, restored from a checkpoint: part of the run's progress, not
+        of this attempt's speed (the rate and ETA start from here)."""
+        self.steps += steps
+        self.restored_steps += steps
+        self._rate.clear()
+        self._rate.append((time.time(), self.steps))
 
     def with_tensorboard(self, board: TensorBoard | None) -> Heartbeat:
         self._tensorboard = board

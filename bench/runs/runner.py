@@ -23,6 +23,7 @@ from bench.artifacts.policies import POLICIES_FILE, policies_payload, save_polic
 from bench.runs.algorithms import RunSpec, build_run
 from bench.runs.checkpoint import TorchCheckpointer
 from bench.runs.lease import claim, live_owner
+from bench.runs.preemption import Requeued
 from bench.runs.progress import Heartbeat, TensorBoard, tensorboard_requested
 from bench.runs.results import (
     CURVE_FILE,
@@ -138,6 +139,7 @@ def run_one(
         "git_commit": git_commit(),
         "host": socket.gethostname(),
         "cpu": cpu_record(),
+        "workers": int(options.get("workers", 1)),  # not part of the run's identity: same numbers
         "start": now(),
         "status": "running",
         **(extra_record or {}),
@@ -158,11 +160,21 @@ def run_one(
         start = time.perf_counter()
         board = TensorBoard(out) if (tensorboard or tensorboard_requested()) else None
         heartbeat = Heartbeat(out, spec.env_steps, listeners=listeners).with_tensorboard(board)
+        prior_resumes = list((previous or {}).get("resumes", [])) if not force else []
+
+        def resumes() -> list[dict]:
+            """Every attempt that resumed from a checkpoint: which, and from how many env steps."""
+            if not checkpointer.resumed:
+                return prior_resumes
+            this = {"attempt": record["attempt"], "checkpoints": checkpointer.resumed}
+            return [*prior_resumes, this | {"env_steps": heartbeat.restored_steps, "start": record["start"]}]
+
         try:
             with heartbeat, reporting(heartbeat):
                 tables, policies = execute(spec, checkpointer, algo)
         except BaseException as error:
-            write_json(out / RUN_FILE, {**record, "status": "failed", "error": repr(error), "end": now()})
+            ended = {"end": now(), "env_steps": heartbeat.steps, "resumed_from": checkpointer.resumed}
+            write_json(out / RUN_FILE, {**record, **ended, **attempt_outcome(error), "resumes": resumes()})
             if board is not None:
                 board.close()
             raise
@@ -181,6 +193,7 @@ def run_one(
                 "end": now(),
                 "seconds": time.perf_counter() - start,
                 "resumed_from": checkpointer.resumed,
+                "resumes": resumes(),
                 "final": {
                     "env_steps": int(curve["env_steps"].iloc[-1]),
                     "eval_return": float(curve["eval_return"].dropna().iloc[-1])
@@ -194,6 +207,18 @@ def run_one(
             },
         )
     return True
+
+
+def attempt_outcome(error: BaseException) -> dict:
+    """How an attempt that did not finish ended, for ``run.json``: ``requeued`` (SLURM's time
+    limit or preemption, after a checkpoint: the job waits in the queue for its next attempt),
+    ``stopped`` (the time limit came more often than the job may be requeued: ``gpo-bench run``
+    resumes it), else ``failed``."""
+    if isinstance(error, Requeued):
+        return {"status": "requeued", "requeued": now(), "error": None}
+    if type(error).__name__ == "UncompletedJobError" and "timed-out too many times" in str(error):
+        return {"status": "stopped", "error": "the SLURM time limit came more often than it may be requeued"}
+    return {"status": "failed", "error": repr(error)}
 
 
 def set_aside_if_corrupt(out: Path) -> Path | None:

@@ -19,6 +19,12 @@ SECONDS = {
     "GPO_BENCH_HEARTBEAT_SECONDS": (5.0, 0.0, False, "seconds between a run's progress.json heartbeats"),
     "GPO_BENCH_STALL_SECONDS": (60.0, 0.0, False, "heartbeat age after which status calls a run stalled"),
     "GPO_BENCH_LEASE_SECONDS": (120.0, 0.0, False, "lease age after which another launcher takes a run over"),
+    "GPO_BENCH_SLURM_SIGNAL_SECONDS": (
+        90.0,
+        10.0,
+        True,
+        "seconds before a SLURM time limit the job is warned to checkpoint and requeue",
+    ),
 }
 FLAGS = {"GPO_BENCH_TENSORBOARD": "write TensorBoard event files, as --tensorboard"}
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")

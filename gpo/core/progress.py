@@ -40,6 +40,19 @@ def emit(steps: int = 0, train_return: float | None = None, eval_return: float |
         sink(int(steps), _finite(train_return), _finite(eval_return))
 
 
+def emit_restored(steps: int) -> None:
+    """Steps an earlier attempt took, restored from a checkpoint: they count towards the budget,
+    but a sink that measures speed (``restored``) must not take them for this attempt's work."""
+    sink = _sink.get()
+    if sink is None:
+        return
+    restored = getattr(sink, "restored", None)
+    if restored is not None:
+        restored(int(steps))
+    else:
+        sink(int(steps), None, None)
+
+
 def emit_from_workers(workers: int, steps: int, **returns: float | None) -> None:
     """Steps done in worker processes (reported here only when they ran elsewhere: W > 1)."""
     emit(steps if workers > 1 else 0, **returns)

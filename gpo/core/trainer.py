@@ -26,7 +26,7 @@ from gpo.core.learner import Batch, Learner
 from gpo.core.parallel import single_threaded
 from gpo.core.policy import ActorCritic, PolicyConfig
 from gpo.core.ppo import PPO, PPOConfig
-from gpo.core.progress import emit
+from gpo.core.progress import emit, emit_restored
 from gpo.core.rollout import Rollout, RolloutCollector, collect_together, make_vector_env
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -323,7 +323,7 @@ def train_together(
             saved = checkpointer.load(name)
             if saved is not None:
                 trainer.load_state_dict(saved)
-                emit(trainer.env_steps)  # what earlier attempts did counts towards the budget
+                emit_restored(trainer.env_steps)  # earlier attempts' steps count towards the budget
     while True:
         active = [t for t in trainers if not t.done]
         if not active:
