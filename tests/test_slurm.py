@@ -243,3 +243,23 @@ def test_a_run_out_of_requeues_stops_in_one_line_saying_how_far_it_got(tmp_path)
     assert record["status"] == "stopped" and 0 < record["env_steps"] < 327_680
     shown = gpo_bench("status", "--suite", str(suite), "--results", str(results)).stdout
     assert "stopped ppo-kl/Hopper-v5/seed0  SLURM's time limit ended all 1 attempts" in shown
+
+
+@pytest.mark.slow
+def test_a_gpo_run_given_two_cpus_trains_with_two_workers_and_the_bits_of_one(tmp_path):
+    """--cpus-per-task 2: the job's CPUs become member workers (run.json says so), and the run's
+    curve, members and rounds equal those of the same run made with one worker."""
+    args = ("--suite", "smoke", "--algo", "gpo", "--env", "Hopper-v5")
+    out = gpo_bench(
+        "run", *args, "--executor", "slurm", "--cpus-per-task", "2", "--results", str(tmp_path / "two")
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    one = gpo_bench("run", *args, "--executor", "slurm", "--results", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stdout + one.stderr
+    folders = {k: tmp_path / k / "smoke" / "gpo" / "Hopper-v5" / "seed0" for k in ("one", "two")}
+    records = {k: json.loads((f / "run.json").read_text()) for k, f in folders.items()}
+    assert records["two"]["workers"] == 2 and records["one"]["workers"] == 1
+    for table in ("curve.parquet", "members.parquet", "rounds.parquet", "crossovers.parquet"):
+        a, b = (pd.read_parquet(folders[k] / table) for k in ("one", "two"))
+        keep = [c for c in a.columns if "seconds" not in c]
+        assert a[keep].equals(b[keep]), table

@@ -261,3 +261,36 @@ def test_every_shipped_suite_evaluates_each_run_within_its_budget_so_curves_have
     dot in the figures. Every shipped suite evaluates at least twice before its end."""
     suite = load_suite(name)
     assert suite.eval_every_steps > 0 and suite.steps_per_policy // suite.eval_every_steps >= 2
+
+
+def test_spare_cores_become_member_workers_at_most_one_per_member():
+    from bench.runs.cores import local_share, member_workers
+
+    gpo, single = (load_suite("smoke").narrowed(algorithms=[a]).runs()[0] for a in ("gpo", "single"))
+    assert local_share(64, 18) == 3 and local_share(2, 2) == 1 and local_share(2, 1) == 2
+    assert local_share(1, 4) == 1  # never less than one
+    assert member_workers(gpo, 64) == 2  # smoke's population is 2
+    assert member_workers(single, 1) == 1 and member_workers(single, 3) == 2
+    from dataclasses import replace
+
+    assert member_workers(replace(single, algo="ppo"), 64) == 1  # one policy: one worker
+    assert member_workers(replace(single, algo="joint"), 64) == 1  # Joint's one learner too
+
+
+def test_a_lone_local_run_gets_the_spare_cores_as_workers_with_the_same_numbers(tmp_path):
+    from bench.runs.launch import launch
+
+    runs = load_suite("smoke").narrowed(algorithms=["gpo"], envs=["InvertedPendulum-v5"]).runs()
+    report = launch(runs, tmp_path / "two", executor="local", workers=1, machine_cores=2)
+    assert len(report.done) == 1
+    single_core = launch(runs, tmp_path / "one", executor="local", workers=1, machine_cores=1)
+    assert len(single_core.done) == 1
+    folders = {k: runs[0].folder(tmp_path / k) for k in ("one", "two")}
+    assert json.loads((folders["two"] / "run.json").read_text())["workers"] == 2
+    assert json.loads((folders["one"] / "run.json").read_text())["workers"] == 1
+    import pandas as pd
+
+    for table in ("curve.parquet", "members.parquet", "rounds.parquet"):
+        a, b = (pd.read_parquet(folders[k] / table) for k in ("one", "two"))
+        keep = [c for c in a.columns if "seconds" not in c]
+        assert a[keep].equals(b[keep]), table
