@@ -275,11 +275,15 @@ def run(
             typer.echo(f"would run  {r.name}{note}")
         for r, holder in chosen_plan.owned:
             typer.echo(f"owned      {r.name}  (another launcher runs it: {holder.describe()})")
-        from bench.analysis.cost import core_hours
+        from bench.analysis.cost import StepCosts, core_hours
 
-        hours, borrowed = core_hours([r.spec() for r in todo])
+        costs, which = StepCosts.for_this_machine()
+        hours, borrowed = core_hours([r.spec() for r in todo], costs)
         priced = f" (priced as a measured task: {'; '.join(borrowed)})" if borrowed else ""
         typer.echo(f"{len(todo)} to run, {len(kept)} already done; about {hours:.2f} core-hours{priced}")
+        if todo:
+            typer.echo(layout_line(todo, costs, executor, workers, cpus_per_task, array_parallelism))
+        typer.echo(f"priced with {which}")
         return 0
     from bench.runs.progress import LiveDisplay, read_progress
 
@@ -339,13 +343,36 @@ def run(
     return 1 if report.failed or report.stopped else 0
 
 
+def layout_line(todo, costs, executor: str, workers: int | None, cpus: int, parallel: int) -> str:
+    """The wall time ``todo`` would take as ``run`` would lay it out (bench.runs.cores)."""
+    from bench.analysis.cost import run_seconds, wall_hours
+    from bench.runs.cores import local_share, member_workers, usable_cores
+
+    seconds = [sum(run_seconds(r.spec(), costs).values()) for r in todo]
+    if executor == "slurm":
+        hours = wall_hours(
+            seconds, parallel, parallel * cpus, lambda i, spare, n: member_workers(todo[i], cpus)
+        )
+        return (
+            f"wall time about {hours:.1f} h with {min(parallel, len(todo))} array tasks at once of "
+            f"{cpus} CPUs each (a run uses up to one per member), plus the queue's waits"
+        )
+    machine = usable_cores()
+    slots = max(1, workers or min(machine, len(todo)))
+    hours = wall_hours(
+        seconds, slots, machine, lambda i, spare, n: member_workers(todo[i], local_share(spare, n))
+    )
+    return f"wall time about {hours:.1f} h on this machine's {machine} cores, {slots} runs at once"
+
+
 def requeues_for(todo, time_min: int, asked: int | None) -> int:
     """The requeues a SLURM launch allows: ``asked``, or twice what its longest run needs at
     ``time_min`` by the cost model (at least submitit's 3). Warns, before anything is submitted,
     when ``asked`` is fewer than a run needs."""
-    from bench.analysis.cost import attempts_needed
+    from bench.analysis.cost import StepCosts, attempts_needed
 
-    needs = {r.name: attempts_needed(r.spec(), time_min) for r in todo}
+    costs, _ = StepCosts.for_this_machine()
+    needs = {r.name: attempts_needed(r.spec(), time_min, costs) for r in todo}
     longest = max(needs, key=needs.get)
     needed = needs[longest] - 1
     if asked is None:
@@ -708,6 +735,26 @@ def video(
     returns = ", ".join(f"{r:.1f}" for r in answer["returns"])
     typer.echo(f"{out}: {answer['frames']} frames, return {returns}")
     return 0
+
+
+@app.command()
+def calibrate(
+    steps: int = typer.Option(4096, help="env steps per member measured (more: steadier, slower)"),
+) -> None:
+    """Fit --dry-run's step costs to this machine: one task's costs measured kind by kind (about a
+    minute, on one core of an otherwise idle machine), cached per host and CPU."""
+    from bench.analysis.cost import calibration_path
+    from bench.artifacts.files import write_json
+    from bench.perf.costs import calibrate as measure
+
+    if steps < 2048:
+        raise BadInput(f"--steps must be >= 2048 (one learner iteration), got {steps}")
+    measured = measure(steps)
+    path = calibration_path()
+    write_json(path, measured)
+    factors = ", ".join(f"{k} {v:.2f}x" for k, v in measured["factors"].items())
+    typer.echo(f"this machine against the shipped table: {factors}")
+    typer.echo(f"cached in {path}; --dry-run prices with it")
 
 
 @app.command()

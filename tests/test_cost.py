@@ -1,5 +1,7 @@
 """The --dry-run cost model: its arithmetic, its count of evaluations, its table."""
 
+import json
+import os
 import subprocess
 import sys
 
@@ -70,24 +72,53 @@ def test_the_model_counts_gpo_evaluations_as_the_run_makes_them():
         assert len(evaluated) == gpo_evaluations_per_member(config)
 
 
-def test_dry_run_prices_the_suite_from_the_shipped_table():
+def dry_run(*args: str, cache) -> subprocess.CompletedProcess:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}  # this test's calibration cache only
+    command = [sys.executable, "-m", "bench.cli", "run", "--results", "/nonexistent", "--dry-run", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env)
+
+
+def test_dry_run_prices_the_suite_from_the_shipped_table(tmp_path):
     shipped = StepCosts.shipped()
     assert {"HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Ant-v5"} <= set(shipped.obs_dims)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.cli",
-            "run",
-            "--suite",
-            "lite",
-            "--results",
-            "/nonexistent",
-            "--dry-run",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    out = dry_run("--suite", "lite", cache=tmp_path)
     assert out.returncode == 0, out.stderr
     expected, _ = core_hours([r.spec() for r in load_suite("lite").runs()])
     assert f"60 to run, 0 already done; about {expected:.2f} core-hours" in out.stdout
+    assert "priced with shipped step costs" in out.stdout and "`gpo-bench calibrate` fits them" in out.stdout
+
+
+def test_a_calibration_scales_the_table_and_the_dry_run_says_it_used_it(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    calibrated = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "calibrate", "--steps", "2048"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert calibrated.returncode == 0, calibrated.stderr
+    cache = next((tmp_path / "gpo-bench").glob("step-costs-*.json"))
+    factors = json.loads(cache.read_text())["factors"]
+    assert set(factors) == {"population", "joint", "ppo-kl", "ppo", "a2c", "crossover", "evaluation"}
+    assert all(0.05 < f < 20 for f in factors.values())
+    # a known calibration: every kind twice the shipped cost doubles the estimate
+    cache.write_text(json.dumps({"factors": dict.fromkeys(factors, 2.0), "measured": "2026-12-07T00:00:00Z"}))
+    out = dry_run("--suite", "lite", cache=tmp_path)
+    shipped_hours, _ = core_hours([r.spec() for r in load_suite("lite").runs()])
+    assert f"about {2 * shipped_hours:.2f} core-hours" in out.stdout
+    assert "priced with step costs calibrated on this machine (2026-12-07, median 2.00x" in out.stdout
+
+
+def test_the_dry_run_gives_the_wall_time_of_the_layout_it_would_use(tmp_path):
+    from bench.analysis.cost import speedup, wall_hours
+
+    # two slots, runs of 3, 2, 2 and 1 hours on one worker each: 3 h on one, 2 + 1 h and 2 h
+    assert wall_hours([3 * 3600.0, 2 * 3600.0, 2 * 3600.0, 3600.0], 2, 2, lambda i, s, n: 1) == pytest.approx(
+        4.0
+    )
+    assert speedup(1) == 1.0 and speedup(8) > speedup(2) > 1.0
+    local = dry_run("--suite", "lite", "--workers", "2", cache=tmp_path)
+    assert "wall time about" in local.stdout and "2 runs at once" in local.stdout
+    slurm = dry_run("--suite", "paper-budget", "--executor", "slurm", "--cpus-per-task", "8", cache=tmp_path)
+    if slurm.returncode == 0:  # where sbatch exists: array tasks of 8 CPUs, runs on 8 workers
+        assert "array tasks at once of 8 CPUs each" in slurm.stdout

@@ -27,6 +27,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import gymnasium as gym
 
@@ -54,6 +55,37 @@ class StepCosts:
     @classmethod
     def from_dict(cls, data: dict) -> StepCosts:
         return cls(data["train"], data["crossover"], data["evaluation"], data["obs_dims"])
+
+    def scaled(self, factors: dict[str, float]) -> StepCosts:
+        """The table with each kind of step cost multiplied by its factor (a calibration)."""
+        return StepCosts(
+            {
+                kind: {task: s * factors.get(kind, 1.0) for task, s in row.items()}
+                for kind, row in self.train.items()
+            },
+            {task: s * factors.get("crossover", 1.0) for task, s in self.crossover.items()},
+            {task: s * factors.get("evaluation", 1.0) for task, s in self.evaluation.items()},
+            self.obs_dims,
+        )
+
+    @classmethod
+    def for_this_machine(cls) -> tuple[StepCosts, str]:
+        """The shipped table scaled by this host's cached calibration (``gpo-bench calibrate``),
+        if there is one, and a line saying which table prices the runs."""
+        shipped = cls.shipped()
+        cached = read_calibration()
+        if cached is None:
+            meta = json.loads(resources.files("bench").joinpath("data", COSTS_FILE).read_text())
+            return shipped, (
+                f"shipped step costs, measured {str(meta.get('measured', '?'))[:10]} on "
+                f"{meta.get('cpu', '?')}; `gpo-bench calibrate` fits them to this machine"
+            )
+        factors = cached["factors"]
+        typical = sorted(factors.values())[len(factors) // 2]
+        return shipped.scaled(factors), (
+            f"step costs calibrated on this machine ({cached['measured'][:10]}, "
+            f"median {typical:.2f}x the shipped table)"
+        )
 
     def nearest(self, task: str) -> str:
         """``task`` if it was measured, else the measured task nearest in observation size."""
@@ -222,3 +254,56 @@ def attempts_needed(spec: RunSpec, time_min: int, costs: StepCosts | None = None
     warning = settings.seconds("GPO_BENCH_SLURM_SIGNAL_SECONDS")
     usable = max(time_min * 60 - warning - START_SECONDS, 30)
     return max(1, math.ceil(seconds / usable))
+
+
+def calibration_path() -> Path:
+    """This host's and CPU's calibration: ``$XDG_CACHE_HOME/gpo-bench/`` (else ``~/.cache``)."""
+    import hashlib
+    import os
+    import socket
+
+    from bench.runs.results import cpu_record
+
+    cpu = cpu_record()
+    key = hashlib.sha256(json.dumps([cpu.get("model"), cpu.get("simd")]).encode()).hexdigest()[:12]
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gpo-bench"
+    return root / f"step-costs-{socket.gethostname()}-{key}.json"
+
+
+def read_calibration() -> dict | None:
+    try:
+        cached = json.loads(calibration_path().read_text())
+    except (OSError, ValueError):
+        return None
+    return cached if isinstance(cached, dict) and isinstance(cached.get("factors"), dict) else None
+
+
+# Members training in W worker processes instead of one: the speed-up of a second worker, measured
+# on a GPO run (m = 8) side by side (results/perf/workers-*.json); further workers are assumed to
+# add as much each (the crossover's fits and the evaluation stay in the run's main process).
+SECOND_WORKER_GAIN = 0.0  # set from the measurement below
+
+
+def speedup(workers: int) -> float:
+    """How much faster a run trains with ``workers`` member workers than with one."""
+    return 1.0 + (workers - 1) * SECOND_WORKER_GAIN
+
+
+def wall_hours(seconds: list[float], slots: int, cores: int, workers_for) -> float:
+    """Hours until runs of ``seconds`` (core-seconds each on one worker) finish, started in order
+    as soon as one of ``slots`` is free, each with ``workers_for(i, spare, starting)`` member
+    workers: ``spare`` cores no running run holds, ``starting`` runs that can start with it."""
+    import heapq
+
+    running: list[tuple[float, int]] = []  # (finish, cores held)
+    now = end = 0.0
+    for i, cost in enumerate(seconds):
+        while len(running) >= max(1, slots):
+            now, _ = heapq.heappop(running)
+        spare = max(1, cores - sum(held for _, held in running))
+        starting = min(len(seconds) - i, max(1, slots) - len(running))
+        workers = workers_for(i, spare, starting)
+        finish = now + cost / speedup(workers)
+        end = max(end, finish)
+        heapq.heappush(running, (finish, workers))
+    return end / 3600

@@ -49,6 +49,9 @@
         observation (GPO: 8 members stacked). Prints each one's µs per env step and the ceiling
         on ours/env that it leaves, were everything else (biases, slopes, the loss, Adam, GAE, the
         normaliser, Python, GPO's crossover) free: env / (env + floor).
+    python -m bench.perf workers --env HalfCheetah-v5 --population 8 --workers 2
+        one GPO run's wall time with one member worker and with W, alternating, the speed-up and
+        whether the curve is the same (it must be): what ``--dry-run``'s wall time assumes.
     python -m bench.perf costs [--env TASK ...] [--out bench/data/step-costs.json]
         core-seconds per env step of each kind of training (GPO's population in lockstep, Joint,
         plain PPO-KL, clipped PPO, A2C), of GPO's crossover and of evaluation, on every task of
@@ -58,7 +61,7 @@ stable-baselines3 is a dev dependency used only here, never by the package.
 
 One module a family of commands: ``throughput`` (throughput, peer), ``stepping`` (stepping,
 policy-stepping, collection), ``gpo_overhead`` (gpo-overhead, profile, floor), ``costs`` (costs,
-joint-scaling); ``__main__`` parses the command line; this package holds what they share (one
+joint-scaling), ``workers``; ``__main__`` parses the command line; this package holds what they share (one
 thread, the bare env's rate, our PPO's and SB3's). ``python -m bench.perf.fidelity`` is the GPO
 fidelity audit.
 """

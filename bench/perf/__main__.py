@@ -17,6 +17,7 @@ from bench.perf.costs import costs, joint_scaling
 from bench.perf.gpo_overhead import floor, gpo_overhead, profile
 from bench.perf.stepping import collection, policy_stepping, stepping
 from bench.perf.throughput import peer, throughput
+from bench.perf.workers import workers
 from gpo.core.policy import TRAINING_DTYPES
 
 
@@ -69,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--population", type=int, default=8)
     p.add_argument("--env-steps", type=int, default=20000, help="bare env steps per measurement")
     p.add_argument("--rounds", type=int, default=5)
+    p = sub.add_parser("workers", help="one GPO run's wall time with 1 and with W member workers")
+    p.add_argument("--env", default="HalfCheetah-v5")
+    p.add_argument("--population", type=int, default=8)
+    p.add_argument("--steps-per-policy", type=int, default=OVERHEAD_STEPS_PER_POLICY)
+    p.add_argument("--rounds", type=int, default=OVERHEAD_ROUNDS)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=2)
     p = sub.add_parser("costs", help="core-seconds per env step of each kind, per task (bench.analysis.cost)")
     p.add_argument("--env", action="append", help="a task (repeatable); default: every suite's tasks")
     p.add_argument("--steps", type=int, default=8192, help="steps per member measured")
@@ -79,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("steps", "env_steps", "rounds", "seeds", "population", "steps_per_policy", "repeats"):
         if min(np.atleast_1d(getattr(args, name, 1))) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
-    if args.command in ("gpo-overhead", "profile", "floor") and args.population < 2:
+    if args.command == "workers" and args.workers < 2:
+        parser.error(f"--workers must be >= 2 (it is measured against one), got {args.workers}")
+    if args.command in ("gpo-overhead", "profile", "floor", "workers") and args.population < 2:
         parser.error(f"--population must be >= 2 (GPO's selection pairs its members), got {args.population}")
     from bench.envs import env_kwargs_for  # noqa: F401  (registers the Hilly tasks)
 
@@ -97,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         "joint-scaling": joint_scaling,
         "collection": collection,
         "floor": floor,
+        "workers": workers,
     }
     result = commands[args.command](args)
     print(json.dumps(result), flush=True)

@@ -123,3 +123,31 @@ def costs(args: argparse.Namespace) -> dict:
 
         write_json(Path(args.out), table)
     return {"tasks": tasks, "out": args.out}
+
+
+CALIBRATION_TASK = "HalfCheetah-v5"
+
+
+def calibrate(steps: int = 4096) -> dict:
+    """This machine's step costs against the shipped table's, kind by kind, on one task
+    (``CALIBRATION_TASK``, about a minute): the factors ``bench.analysis.cost`` scales the table by
+    for every task (``gpo-bench calibrate`` caches them per host and CPU)."""
+    limit_threads()
+    from bench.analysis.cost import StepCosts
+    from bench.runs.results import cpu_record, git_commit
+
+    shipped = StepCosts.shipped()
+    measured = step_costs(CALIBRATION_TASK, steps)
+    factors = {
+        kind: measured["train"][kind] / shipped.train[kind][CALIBRATION_TASK] for kind in measured["train"]
+    }
+    factors["crossover"] = measured["crossover"] / shipped.crossover[CALIBRATION_TASK]
+    factors["evaluation"] = measured["evaluation"] / shipped.evaluation[CALIBRATION_TASK]
+    return {
+        "factors": {k: round(v, 4) for k, v in factors.items()},
+        "task": CALIBRATION_TASK,
+        "steps": steps,
+        "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cpu": cpu_record()["model"],
+        "commit": git_commit(),
+    }

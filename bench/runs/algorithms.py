@@ -14,6 +14,7 @@ from typing import Any
 
 from baselines.single import SingleConfig, joint_config
 from bench.envs import env_kwargs_for
+from bench.runs.quiet import quiet_stderr
 from gpo.core.a2c import A2CConfig
 from gpo.core.policy import PolicyConfig
 from gpo.core.ppo import PPOConfig
@@ -134,7 +135,8 @@ def task_error(env_id: str) -> str | None:
     if env_id not in gym.registry:
         return f"unknown environment {env_id!r}"
     try:
-        with warnings.catch_warnings():  # MuJoCo's deprecation notes about a model's XML
+        # MuJoCo prints its notes on a model's XML (the Hilly tasks') straight to stderr
+        with warnings.catch_warnings(), quiet_stderr():
             warnings.simplefilter("ignore")
             env = gym.make(env_id, **env_kwargs_for(env_id, 0))
     except Exception as error:  # a task that cannot be made here (a missing dependency ...)

@@ -27,7 +27,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ import submitit
 
 from bench.runs import cores, preemption, settings
 from bench.runs.lease import Owner, RunOwned, live_owner
+from bench.runs.quiet import quiet_stderr
 from bench.runs.results import CorruptRun, done_record, quarantine, read_run
 from bench.runs.runner import run_one
 from bench.runs.suite import Run
@@ -226,24 +226,6 @@ def accounting_enabled() -> bool:
     """Whether ``sacct`` answers (a cluster without slurmdbd says accounting is disabled)."""
     out = subprocess.run(["sacct", "-n", "-X", "-j", "1"], capture_output=True, text=True)
     return out.returncode == 0 and "disabled" not in out.stderr
-
-
-@contextlib.contextmanager
-def quiet_stderr(quiet: bool = True):
-    """Standard error of this process and its children to /dev/null for the block (submitit's
-    ``sacct`` calls print to it directly)."""
-    if not quiet:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def announce_requeues(active, results: Path, announced: dict[str, int], on_event) -> None:

@@ -17,6 +17,7 @@ last checkpoint, as before.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -46,8 +47,11 @@ class Preemption:
             return False
         self._handover = previous
         self.grace = grace
+        owner = os.getpid()
 
         def flag(signum, frame) -> None:
+            if os.getpid() != owner:  # a forked child inherited this handler: the owner acts
+                return
             self.requested, self.signum = True, signum
             self._watchdog = threading.Timer(self.grace, self._hand_over_from_watchdog)
             self._watchdog.daemon = True
@@ -70,9 +74,9 @@ class Preemption:
         """At a safe point, after its checkpoint: record, requeue and leave (``Requeued``, or
         submitit's ``UncompletedJobError`` when the job may not be requeued again)."""
         with self._lock:
-            if self._handed:
-                return
-            self._handed = True
+            handed, self._handed = self._handed, True
+        if handed:  # the watchdog already requeued the job: leave now, with this checkpoint
+            raise Requeued("requeued by SLURM after a time limit or preemption")
         if self._watchdog is not None:
             self._watchdog.cancel()
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -39,6 +40,9 @@ def registered_env_modules() -> tuple[str, ...]:
 
 
 def _init_worker(env_modules: tuple[str, ...]) -> None:
+    # A cluster's warning signal (SIGUSR2: a time limit or preemption is coming) is for the
+    # process that owns the run to act on; its default action would kill a worker mid-task.
+    signal.signal(signal.SIGUSR2, signal.SIG_IGN)
     single_threaded()
     for module in env_modules:
         importlib.import_module(module)
