@@ -281,7 +281,7 @@ def read_calibration() -> dict | None:
 # Members training in W worker processes instead of one: the speed-up of a second worker, measured
 # on a GPO run (m = 8) side by side (results/perf/workers-*.json); further workers are assumed to
 # add as much each (the crossover's fits and the evaluation stay in the run's main process).
-SECOND_WORKER_GAIN = 0.0  # set from the measurement below
+SECOND_WORKER_GAIN = 0.75  # 1.75x with 2 workers: results/perf/workers-2026-12-07.json
 
 
 def speedup(workers: int) -> float:

@@ -95,3 +95,18 @@ for folder in finished("gpo"):
         f"{path.parent.parent.name:15} {path.parent.name}: best child − best parent, mean {gap.mean():+.0f}; "
         f"lower in {(gap < 0).sum()} of {len(gap)} rounds"
     )
+
+print("\n## finished runs (README's table): finals, core-minutes against the estimate, commit")
+ledger = pd.read_parquet(root / "tables/ledger.parquet").set_index(["algo", "env", "seed"])
+COLUMNS = ["task", "algorithm", "seed", "final evaluation return", "final training return", "core-minutes"]
+COLUMNS += ["measured / estimate", "commit", "policies.pt"]
+print("| " + " | ".join(COLUMNS) + " |")
+print("|---|---|---|---|---|---|---|---|---|")
+train = runs[runs.metric == "train"].set_index(["algo", "env", "seed"])["final"]
+for (algo, env, seed), row in ledger.sort_index(level=[1, 0, 2]).iterrows():
+    policies = "committed" if (root / algo / env / f"seed{seed}" / "policies.pt").exists() else "missing"
+    print(
+        f"| {env} | {algo} | {seed} | {finals.get((algo, env, seed), float('nan')):.0f} | "
+        f"{train.get((algo, env, seed), float('nan')):.0f} | {row.seconds / 60:.1f} | "
+        f"{row.seconds / row.estimate_seconds:.2f} | `{row.commit}` | {policies} |"
+    )
