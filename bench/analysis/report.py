@@ -14,6 +14,11 @@ def _number(value: float, digits: int = 1) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
+def _p(value: float) -> str:
+    """A p-value to 3 decimals, ``<0.001`` below that."""
+    return "<0.001" if value is not None and math.isfinite(value) and value < 0.001 else _number(value, 3)
+
+
 def _interval(low: float, high: float, digits: int = 1) -> str:
     if low == -math.inf and high == math.inf:
         return "[unbounded]"  # Fieller's interval when the denominator is not clearly above zero
@@ -75,7 +80,7 @@ def _paper(frame: pd.DataFrame) -> pd.DataFrame:
     def tests(other):
         welch = frame.get(f"gpo_vs_{other}_welch_p", pd.Series(float("nan"), index=frame.index))
         perm = frame.get(f"gpo_vs_{other}_permutation_p", pd.Series(float("nan"), index=frame.index))
-        return [f"{_number(w, 3)} / {_number(q, 3)}" for w, q in zip(welch, perm)]
+        return [f"{_p(w)} / {_p(q)}" for w, q in zip(welch, perm)]
 
     return pd.DataFrame(
         {
