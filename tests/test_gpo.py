@@ -114,7 +114,8 @@ def test_mutation_hybrid_and_dagger_steps_add_up_to_the_budget():
 
 
 def test_budget_too_small_for_the_crossovers_is_rejected():
-    with pytest.raises(ValueError, match="is too small for .* rounds: .* the smallest budget these settings accept is"):
+    message = "is too small for .* rounds: .* the smallest budget these settings accept"
+    with pytest.raises(ValueError, match=message):
         tiny(steps_per_policy=700)
 
 
