@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -224,6 +225,8 @@ def ended(job, live: set[str] | None) -> bool:
 
 def accounting_enabled() -> bool:
     """Whether ``sacct`` answers (a cluster without slurmdbd says accounting is disabled)."""
+    if shutil.which("sacct") is None:
+        return False
     out = subprocess.run(["sacct", "-n", "-X", "-j", "1"], capture_output=True, text=True)
     return out.returncode == 0 and "disabled" not in out.stderr
 
@@ -285,6 +288,7 @@ def launch(
     submitter.update_parameters(timeout_min=60 * 24 * 7, name="gpo-bench")
     queue, active = list(todo), []
     requeued: dict[str, int] = {}  # run name -> the attempt announced as requeued
+    next_look = 0.0
     held: dict[str, int] = {}  # local runs executing -> the cores (member workers) each holds
     machine_cores = machine_cores or cores.usable_cores()
     try:
@@ -327,8 +331,9 @@ def launch(
             live = slurm_live_jobs() if executor == "slurm" else None
             with quiet_stderr(executor == "slurm"):  # submitit's sacct complains on every poll
                 finished = [(run, job) for run, job in active if job.done() or ended(job, live)]
-            if executor == "slurm":
+            if executor == "slurm" and time.monotonic() >= next_look:  # run records: every few seconds
                 announce_requeues(active, results, requeued, on_event)
+                next_look = time.monotonic() + 5.0
             on_poll([run for run, _ in active])
             if not finished:
                 time.sleep(POLL_SECONDS)
