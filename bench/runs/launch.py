@@ -120,9 +120,13 @@ def execute_run(run: Run, results: Path, force: bool = False, workers: int | Non
         job = submitit.JobEnvironment()
         job_id, log = job.job_id, str(job.paths.stderr)
         if job.cluster == "slurm":  # a time limit or preemption waits for the run's next safe point
-            workers = cores.member_workers(run, cores.slurm_cpus() or 1)
+            workers = cores.slurm_cpus() or 1
             # the watchdog hands over in time, whatever the warning's lead
             preemption.current.install(max(5.0, settings.seconds("GPO_BENCH_SLURM_SIGNAL_SECONDS") - 30))
+    try:
+        share = cores.member_workers(run, workers or 1)
+    except ValueError:  # the run cannot be built on this host: run_one records why
+        share = 1
     try:
         trained = run_one(
             run.algo,
@@ -132,7 +136,7 @@ def execute_run(run: Run, results: Path, force: bool = False, workers: int | Non
             run.folder(results),
             extra_record={"job_id": job_id, "log": log, "suite": run.suite},
             force=force,
-            **run.options(cores.member_workers(run, workers or 1)),
+            **run.options(share),
         )
     except RunOwned as error:
         return OWNED + error.holder.describe()

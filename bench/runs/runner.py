@@ -127,7 +127,27 @@ def run_one(
     resuming from the run's checkpoint if an earlier attempt left one (``force``: start afresh).
     While it trains, ``progress.json`` is its heartbeat (``listeners`` get each one);
     ``tensorboard`` (or ``GPO_BENCH_TENSORBOARD=1``) writes TensorBoard event files too."""
-    spec = build_run(algo, env_id, steps, seed, **options)  # ValueError before anything is written
+    out = Path(out)
+    try:
+        spec = build_run(algo, env_id, steps, seed, **options)  # ValueError before anything is written
+    except ValueError as error:
+        if extra_record is None:  # asked directly (`train` checks first): nothing to record
+            raise
+        # A launched job: the launcher built this run, so what fails here is this host (a task
+        # it cannot make, say); its record says so, for `status` and the next launch.
+        with claim(out):
+            failed = {
+                "algo": algo,
+                "env": env_id,
+                "seed": seed,
+                "steps_per_policy": steps,
+                "host": socket.gethostname(),
+            }
+            write_json(
+                out / RUN_FILE,
+                failed | extra_record | {"status": "failed", "error": repr(error), "end": now()},
+            )
+        raise
     record = {
         "algo": algo,
         "env": env_id,
@@ -145,7 +165,6 @@ def run_one(
         **(extra_record or {}),
     }
     fingerprint = json.dumps(record["config"], sort_keys=True, default=str)
-    out = Path(out)
     set_aside_if_corrupt(out)
     with claim(out) as lease:  # RunOwned if another live process is running it
         if not force and is_done(out):
