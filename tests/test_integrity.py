@@ -190,6 +190,22 @@ def test_a_job_that_finds_its_run_finished_by_another_launcher_says_so(tmp_path)
     assert report.done == [] and report.elsewhere == [run] and events[0][2] == "by another launcher"
 
 
+def two_at_a_time(suite: str, results: Path) -> list[str]:
+    """`gpo-bench run` of ``suite`` with two runs at once, as a process's argument list."""
+    return [
+        sys.executable,
+        "-m",
+        "bench.cli",
+        "run",
+        "--suite",
+        suite,
+        "--results",
+        str(results),
+        "--workers",
+        "2",
+    ]
+
+
 def processes_mentioning(text: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -207,18 +223,7 @@ def test_ctrl_c_stops_the_local_runs_without_a_traceback_and_they_resume(tmp_pat
     suite, results = tiny_suite(tmp_path, steps=61440)
     env = {**os.environ, "GPO_BENCH_CHECKPOINT_SECONDS": "0"}
     launcher = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.cli",
-            "run",
-            "--suite",
-            suite,
-            "--results",
-            str(results),
-            "--workers",
-            "2",
-        ],
+        two_at_a_time(suite, results),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -260,18 +265,7 @@ def test_ctrl_c_with_live_bars_prints_its_message_after_the_bars_are_closed(tmp_
     suite, results = tiny_suite(tmp_path, steps=61440)
     leader, follower = pty.openpty()
     launcher = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.cli",
-            "run",
-            "--suite",
-            suite,
-            "--results",
-            str(results),
-            "--workers",
-            "2",
-        ],
+        two_at_a_time(suite, results),
         stdin=follower,
         stdout=follower,
         stderr=follower,
