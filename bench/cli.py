@@ -68,11 +68,9 @@ def check_tensorboard(wanted: bool) -> None:
 
 def default_workers(runs: int) -> int:
     """The cores this process may use (each run is single-threaded), capped by the runs."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, runs))
+    from bench.runs.cores import usable_cores
+
+    return max(1, min(usable_cores(), runs))
 
 
 @app.command()
@@ -300,8 +298,7 @@ def run(
             return
         if kind in ("done", "failed", "owned", "stopped"):
             display.run_ended(r.name)
-        gap = " " if len(kind) >= 8 else ""  # `requeued` fills the column
-        display.print(f"[{display.finished}/{total}] {kind:<8}{gap}{r.name}  {detail}".rstrip())
+        display.print(f"[{display.finished}/{total}] {labelled(kind, r.name)}  {detail}".rstrip())
 
     def poll(active) -> None:
         for r in active:
@@ -341,6 +338,11 @@ def run(
     for r, log in report.failed:
         typer.echo(f"failed: {r.name}  log: {log}", err=True)
     return 1 if report.failed or report.stopped else 0
+
+
+def labelled(state: str, name: str) -> str:
+    """A run's name after its state in a column of 8 (``requeued`` fills it: a space still)."""
+    return f"{state:<8}{' ' if len(state) >= 8 else ''}{name}"
 
 
 def layout_line(todo, costs, executor: str, workers: int | None, cpus: int, parallel: int) -> str:
@@ -477,8 +479,7 @@ def status_lines(chosen, results: Path) -> list[str]:
         if state not in ("done", "other"):
             left += budget - (progress["env_steps"] if progress and state == "running" else 0)
         counts[state] = counts.get(state, 0) + 1
-        gap = " " if len(state) >= 8 else ""  # `requeued` fills the column
-        lines.append(f"{state:<8}{gap}{r.name}  {detail}".rstrip())
+        lines.append(f"{labelled(state, r.name)}  {detail}".rstrip())
     order = ("done", "running", "requeued", "stalled", "stopped", "failed", "missing", "corrupt", "other")
     summary = ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
     running = counts.get("running", 0)
@@ -741,8 +742,8 @@ def video(
 def calibrate(
     steps: int = typer.Option(4096, help="env steps per member measured (more: steadier, slower)"),
 ) -> None:
-    """Fit --dry-run's step costs to this machine: one task's costs measured kind by kind (about a
-    minute, on one core of an otherwise idle machine), cached per host and CPU."""
+    """Fit --dry-run's step costs to this machine: one task's costs measured kind by kind (about
+    10 s, on one core of an otherwise idle machine), cached per host and CPU."""
     from bench.analysis.cost import calibration_path
     from bench.artifacts.files import write_json
     from bench.perf.costs import calibrate as measure

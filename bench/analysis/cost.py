@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -49,8 +50,7 @@ class StepCosts:
 
     @classmethod
     def shipped(cls) -> StepCosts:
-        data = json.loads(resources.files("bench").joinpath("data", COSTS_FILE).read_text())
-        return cls.from_dict(data)
+        return cls.from_dict(_shipped_table())
 
     @classmethod
     def from_dict(cls, data: dict) -> StepCosts:
@@ -72,13 +72,12 @@ class StepCosts:
     def for_this_machine(cls) -> tuple[StepCosts, str]:
         """The shipped table scaled by this host's cached calibration (``gpo-bench calibrate``),
         if there is one, and a line saying which table prices the runs."""
-        shipped = cls.shipped()
-        cached = read_calibration()
+        table = _shipped_table()
+        shipped, cached = cls.from_dict(table), read_calibration()
         if cached is None:
-            meta = json.loads(resources.files("bench").joinpath("data", COSTS_FILE).read_text())
             return shipped, (
-                f"shipped step costs, measured {str(meta.get('measured', '?'))[:10]} on "
-                f"{meta.get('cpu', '?')}; `gpo-bench calibrate` fits them to this machine"
+                f"shipped step costs, measured {str(table.get('measured', '?'))[:10]} on "
+                f"{table.get('cpu', '?')}; `gpo-bench calibrate` fits them to this machine"
             )
         factors = cached["factors"]
         typical = sorted(factors.values())[len(factors) // 2]
@@ -97,6 +96,11 @@ class StepCosts:
         dim = env.observation_space.shape[0]
         env.close()
         return min(self.obs_dims, key=lambda t: (abs(self.obs_dims[t] - dim), t))
+
+
+def _shipped_table() -> dict:
+    """``bench/data/step-costs.json``: the table and where and when it was measured."""
+    return json.loads(resources.files("bench").joinpath("data", COSTS_FILE).read_text())
 
 
 def _kind(spec: RunSpec) -> str:
@@ -190,13 +194,11 @@ MEMBER_BYTES = 16 * 2**20
 
 def machine_memory() -> int:
     """Bytes of physical memory on this machine."""
-    import os
-
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def size_error(spec: RunSpec, costs: StepCosts | None = None, copies: int = 1) -> str | None:
-    """Why ``copies`` runs like ``spec`` are too large to start, or None: more members than this
+def size_error(spec: RunSpec, costs: StepCosts | None = None) -> str | None:
+    """Why a run like ``spec`` is too large to start, or None: more members than this
     machine's memory holds at ``MEMBER_BYTES`` each, or more than ``MAX_RUN_CORE_HOURS`` a run.
     Cheap for any size: the training steps are priced first, and evaluation only when they pass."""
     config = spec.config
@@ -209,7 +211,7 @@ def size_error(spec: RunSpec, costs: StepCosts | None = None, copies: int = 1) -
         )
     costs = costs or StepCosts.shipped()
     kind, task = _kind(spec), costs.nearest(config.env_id)
-    steps = config.population * config.steps_per_policy if spec.family == "single" else config.total_steps
+    steps = spec.env_steps
     hours = steps * costs.train[kind][task] / 3600
     if hours <= MAX_RUN_CORE_HOURS:
         hours = sum(run_seconds(spec, costs).values()) / 3600
@@ -248,9 +250,9 @@ START_SECONDS = 30
 
 def attempts_needed(spec: RunSpec, time_min: int, costs: StepCosts | None = None) -> int:
     """How many SLURM attempts of ``time_min`` minutes a run needs by the cost model (one core)."""
-    seconds = sum(run_seconds(spec, costs or StepCosts.shipped()).values())
     from bench.runs import settings
 
+    seconds = sum(run_seconds(spec, costs or StepCosts.shipped()).values())
     warning = settings.seconds("GPO_BENCH_SLURM_SIGNAL_SECONDS")
     usable = max(time_min * 60 - warning - START_SECONDS, 30)
     return max(1, math.ceil(seconds / usable))

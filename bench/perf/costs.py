@@ -130,7 +130,7 @@ CALIBRATION_TASK = "HalfCheetah-v5"
 
 def calibrate(steps: int = 4096) -> dict:
     """This machine's step costs against the shipped table's, kind by kind, on one task
-    (``CALIBRATION_TASK``, about a minute): the factors ``bench.analysis.cost`` scales the table by
+    (``CALIBRATION_TASK``, about 10 s): the factors ``bench.analysis.cost`` scales the table by
     for every task (``gpo-bench calibrate`` caches them per host and CPU)."""
     limit_threads()
     from bench.analysis.cost import StepCosts
