@@ -241,10 +241,11 @@ def run(
         ("--time-min", time_min),
         ("--cpus-per-task", cpus_per_task),
         ("--array-parallelism", array_parallelism),
-        ("--max-requeues", 1 if max_requeues is None else max_requeues + 1),
     ):
         if value < 1:
             raise BadInput(f"{flag} must be >= 1, got {value}")
+    if max_requeues is not None and max_requeues < 0:
+        raise BadInput(f"--max-requeues must be >= 0 (0: no requeue), got {max_requeues}")
     if executor == "slurm" and shutil.which("sbatch") is None:
         raise BadInput("--executor slurm: no SLURM here (sbatch not found); accepted here: local, debug")
     chosen = selected_suite(suite, algo, env, seeds, steps)

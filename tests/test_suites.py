@@ -294,3 +294,16 @@ def test_a_lone_local_run_gets_the_spare_cores_as_workers_with_the_same_numbers(
         a, b = (pd.read_parquet(folders[k] / table) for k in ("one", "two"))
         keep = [c for c in a.columns if "seconds" not in c]
         assert a[keep].equals(b[keep]), table
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["run", "--suite", "smoke", "--dry-run", "--max-requeues", "-1"], "--max-requeues must be >= 0"),
+        (["calibrate", "--steps", "10"], "--steps must be >= 2048"),
+    ],
+)
+def test_the_new_options_refuse_bad_values_in_one_line(tmp_path, args, message):
+    out = gpo_bench(*args, *(["--results", str(tmp_path / "r")] if args[0] == "run" else []))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and message in out.stderr
+    assert not (tmp_path / "r").exists()
