@@ -22,8 +22,17 @@ root = Path(__file__).resolve().parent
 
 
 def finished(algo: str) -> list[Path]:
-    """The algorithm's finished, intact run folders (a running run's files are partial)."""
-    return [f for f in sorted((root / algo).glob("*/seed*")) if is_done(f)]
+    """The algorithm's finished, intact run folders (a running run's files are partial).
+
+    Searched at any depth: a registered task's id has a namespace, so its runs sit one folder
+    deeper (`gpo/gpo_bench/HalfCheetahHilly-v0/seed0`).
+    """
+    return [f for f in sorted((root / algo).rglob("seed*")) if f.is_dir() and is_done(f)]
+
+
+def task(folder: Path) -> str:
+    """The run's task id, as the tables spell it: its folder path between algorithm and seed."""
+    return folder.parent.relative_to(root).as_posix().split("/", 1)[1]
 
 
 runs = pd.read_parquet(root / "tables/runs.parquet")
@@ -34,11 +43,11 @@ print("## members: final evaluation return of every member, sorted (best member'
 for algo in ("gpo", "single"):
     for folder in finished(algo):
         returns = sorted(pd.read_parquet(folder / "members.parquet").eval_return)
-        members.setdefault((algo, folder.parent.name), []).append(returns)
+        members.setdefault((algo, task(folder)), []).append(returns)
         near = sum(r >= 0.9 * returns[-1] for r in returns)
-        final = finals.get((algo, folder.parent.name, int(folder.name[4:])), float("nan"))
+        final = finals.get((algo, task(folder), int(folder.name[4:])), float("nan"))
         print(
-            f"{algo:6} {folder.parent.name:15} {folder.name}: "
+            f"{algo:6} {task(folder):15} {folder.name}: "
             + " ".join(f"{r:5.0f}" for r in returns)
             + f"  [{final:.0f}]  within 10% of the best: {near}/8"
         )
@@ -61,7 +70,7 @@ for folder in finished("gpo"):
     share = (seconds / seconds.sum()).round(3).to_dict()
     mutation = rounds.mutation_steps_per_member.sum() / 1_000_000
     print(
-        f"{folder.parent.name:15} {folder.name}: mutation {mutation:.1%} of a member's budget; "
+        f"{task(folder):15} {folder.name}: mutation {mutation:.1%} of a member's budget; "
         + ", ".join(f"{k.removeprefix('seconds_')} {v:.1%}" for k, v in share.items())
     )
 
@@ -92,7 +101,7 @@ for folder in finished("gpo"):
     )
     gap = best.child - best.parent
     print(
-        f"{path.parent.parent.name:15} {path.parent.name}: best child − best parent, mean {gap.mean():+.0f}; "
+        f"{task(folder):15} {folder.name}: best child − best parent, mean {gap.mean():+.0f}; "
         f"lower in {(gap < 0).sum()} of {len(gap)} rounds"
     )
 
