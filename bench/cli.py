@@ -569,8 +569,10 @@ def plot(
     suite: str = typer.Option(..., help="a shipped suite's name or a TOML file's path"),
     results: Path = typer.Option(None, help="results folder (default ./results or $GPO_BENCH_RESULTS)"),
     metric: str = typer.Option("eval", help=METRIC_HELP),
-    band: str = typer.Option("ci", help="ci (mean, 95% bootstrap CI) or iqr (median, interquartile range)"),
-    task: str = typer.Option(None, help="the task of the members figure (default: the first with two)"),
+    band: str = typer.Option("ci", help="ci (mean, 95% t-interval) or iqr (median, interquartile range)"),
+    task: str = typer.Option(
+        None, help="one task for the members figure (default: a panel per task with two algorithms' members)"
+    ),
     last: int = typer.Option(5, help="final return = mean of the last N points of the 100-point grid"),
     reference: str = typer.Option(None, help="algorithm compared with every other (default: gpo)"),
     out: Path = typer.Option(None, help="folder for the figures (default <results>/<suite>/figures)"),

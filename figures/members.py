@@ -1,13 +1,15 @@
 """The paper's Figure 5: the final return of every member of GPO's last population against every
-member of Single's, on one task. Members are ranked within their run (1 = its best); the points
-are the mean over seeds of each rank with a 95% t-interval, the dots every member."""
+member of Single's. The paper draws one task; a study gets a panel per task (up to three a row),
+so that whether GPO's population moves together while Single's best reaches higher can be read on
+each. Members are ranked within their run (1 = its best); the points are the mean over seeds of
+each rank with a 95% t-interval, the dots every member."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from figures.style import dots_and_means, palette, seeds_note, task_name
+from figures.curves import panel_grid
+from figures.style import dots_and_means, palette, seeds_note, shared_legend, task_name
 
 COLUMNS = {"train": "train_return", "eval": "eval_return"}
 LABELS = {"train": "training return", "eval": "evaluation return"}
@@ -23,19 +25,26 @@ def ranked_members(members: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def member_returns(
-    members: pd.DataFrame, env: str, metric: str, seeds_asked: int | dict[str, int], title: str = ""
+    members: pd.DataFrame, envs: list[str], metric: str, seeds_asked: int | dict[str, int], title: str = ""
 ):
-    ranked = ranked_members(members[members.env == env], metric)
+    """A panel per task of ``envs`` (in that order), the algorithms side by side in each."""
+    ranked = ranked_members(members[members.env.isin(envs)], metric)
+    envs = [e for e in envs if (ranked.env == e).any()]
     algos = list(dict.fromkeys(ranked.algo))
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    dots_and_means(ax, ranked, "rank", "final", "algo", algos, palette(algos), alpha=0.35)
-    ax.set_xlabel("member, ranked within its run (1 = the run's best)")
-    ax.set_ylabel("final return")
-    ax.legend(frameon=False, title=None)
-    ax.set_title(
-        f"{title}\n{task_name(env)}: every member's final {LABELS[metric]}\n"
-        f"{seeds_note(ranked, algos, seeds_asked)}",
+    fig, axes = panel_grid(max(len(envs), 1), width=5.2, height=3.8)
+    for ax, env in zip(axes, envs):
+        panel = ranked[ranked.env == env]
+        present = [a for a in algos if (panel.algo == a).any()]
+        dots_and_means(ax, panel, "rank", "final", "algo", present, palette(present), alpha=0.35)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()  # one legend for the figure
+        ax.set_title(task_name(env))
+        ax.set_xlabel("member, ranked within its run (1 = the run's best)")
+        ax.set_ylabel("final return")
+    fig.suptitle(
+        f"{title}\nevery member's final {LABELS[metric]}; {seeds_note(ranked, algos, seeds_asked)}",
         fontsize=9,
     )
-    fig.tight_layout()
+    shared_legend(fig, algos)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig

@@ -74,18 +74,20 @@ def asked_text(asked: int | Mapping[str, int]) -> str:
 
 
 def seeds_note(frame: pd.DataFrame, algos, asked: int | Mapping[str, int]) -> str:
-    """'seeds per algorithm (of 3): gpo 3, single 2; partial study': finished seeds per
-    algorithm, counted on the task with the fewest (so a partly finished task shows). ``asked``
-    is one count, or a count per task."""
+    """'seeds per algorithm (of 3): gpo 3, single 2-3; partial study': finished seeds per
+    algorithm, as the range over tasks when they differ (so a partly finished task shows, and a
+    task with more seeds is not hidden behind the fewest). ``asked`` is one count, or a count per
+    task."""
     counts, partial = {}, False
     for algo in algos:
         per_task = frame[frame.algo == algo].groupby("env")["seed"].nunique()
-        counts[algo] = int(per_task.min()) if len(per_task) else 0
+        low, high = (int(per_task.min()), int(per_task.max())) if len(per_task) else (0, 0)
+        counts[algo] = str(low) if low == high else f"{low}\u2013{high}"
         if isinstance(asked, Mapping):
             tasks = set(frame.env) & set(asked)
             partial |= any(int(per_task.get(env, 0)) < asked[env] for env in tasks) or not len(per_task)
         else:
-            partial |= counts[algo] < asked
+            partial |= low < asked
     note = f"seeds per algorithm (of {asked_text(asked)}): " + ", ".join(
         f"{a} {n}" for a, n in counts.items()
     )

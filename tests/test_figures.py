@@ -51,9 +51,9 @@ def test_learning_curves_panel_per_task_line_per_algorithm_shared_legend(study):
     assert all(ax.get_legend() is None for ax in fig.axes)
     title = fig._suptitle.get_text()
     assert "mean and 95% t-interval" in title
-    assert (
-        "seeds per algorithm (of 4): gpo 4, gpo-param-crossover 4, single 3, joint 4; partial study" in title
-    )
+    # single lacks one Hopper seed: its count is the range over tasks
+    note = "seeds per algorithm (of 4): gpo 4, gpo-param-crossover 4, single 3\u20134, joint 4; partial study"
+    assert note in title
     hopper = fig.axes[0]
     assert hopper.get_xlabel() == "env steps per policy (millions)" and hopper.get_ylabel() == "return"
     lines = [line for line in hopper.get_lines() if len(line.get_xdata()) > 1]
@@ -99,14 +99,28 @@ def test_crossover_members_and_paper_figures(study):
     lines = [line for line in rounds.axes[2].get_lines() if len(line.get_xdata()) == 2]
     better = np.asarray(lines[0].get_ydata())  # gpo, child − better parent, rounds 0 and 1
     assert np.allclose(better, [0.0, np.mean([-25.0 + 10 * s for s in range(4)])])
-    assert set(legend_labels(figures["members-eval"])) == {"gpo", "single"}
-    assert "Hopper" in figures["members-eval"].axes[0].get_title()
+    members = figures["members-eval"]
+    assert legend_labels(members) == ["gpo", "single"]  # one legend for the figure
+    # a panel per task where gpo and single saved members, in the suite's order
+    assert [ax.get_title() for ax in members.axes] == ["Hopper", "HalfCheetah", "Walker2d"]
+    assert all(ax.get_legend() is None for ax in members.axes)
     paper = figures["paper-eval"]
     assert [ax.get_title() for ax in paper.axes] == [
         "PPO: GPO relative to Single",
         "PPO: GPO relative to Joint",
     ]
     assert [t.get_text() for t in paper.axes[0].get_xticklabels()] == ["Hopper", "HalfCheetah", "Walker2d"]
+
+
+def test_members_figure_of_one_task_and_its_rank_means(study):
+    _, _, tables, _ = study
+    fig = make_figures(tables, "eval", task="Walker2d-v5")["members-eval"]
+    assert [ax.get_title() for ax in fig.axes] == ["Walker2d"]
+    # ranks 1 and 2: each run's members are its level and 50 below; the means are over seeds
+    best = np.mean([level("gpo", "Walker2d-v5", s) for s in range(4)])
+    means = [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) == 2]
+    assert any(np.allclose(line.get_ydata(), [best, best - 50]) for line in means)
+    mpl.pyplot.close("all")
 
 
 def test_colours_are_fixed_per_algorithm():

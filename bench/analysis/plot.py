@@ -11,8 +11,8 @@ Which figures a study gets depends on what its runs recorded:
   crossover, e.g. the ``ablations`` suite);
 - ``crossover-rounds``: children against their parents, round by round (every study with
   crossovers; ``bench.analysis.crossovers``);
-- ``members-<metric>``: the paper's Figure 5 (a task where two algorithms saved their members:
-  GPO's last population and Single's policies);
+- ``members-<metric>``: the paper's Figure 5, a panel per task where two algorithms saved their
+  members (GPO's last population and Single's policies), or the one task of ``--task``;
 - ``paper-<metric>``: ours against the paper (GPO with Single or Joint on the paper's tasks).
 """
 
@@ -44,11 +44,11 @@ from figures.style import seeds_note, theme  # noqa: E402
 FORMATS = ("png", "pdf")
 
 
-def members_task(members, envs: list[str], task: str | None) -> str | None:
-    """The task for Figure 5: ``task`` if given, else the first with two algorithms' members."""
+def members_tasks(members, envs: list[str], task: str | None) -> list[str]:
+    """The tasks of Figure 5: ``task`` if given, else every one with two algorithms' members."""
     if task is not None:
-        return task
-    return next((e for e in envs if members[members.env == e]["algo"].nunique() >= 2), None)
+        return [task]
+    return [e for e in envs if members[members.env == e]["algo"].nunique() >= 2]
 
 
 def make_figures(tables: Tables, metric: str, band: str = "ci", task: str | None = None) -> dict:
@@ -85,9 +85,9 @@ def make_figures(tables: Tables, metric: str, band: str = "ci", task: str | None
     if not tables.crossovers.empty:
         figures["crossover-rounds"] = crossover_rounds(tables.crossovers, asked, title)
     members = study.table("members.parquet")
-    env = members_task(members, envs, task) if not members.empty else None
-    if env is not None and (members.env == env).any():
-        figures[f"members-{metric}"] = member_returns(members, env, metric, asked, title)
+    chosen = members_tasks(members, envs, task) if not members.empty else []
+    if chosen and members.env.isin(chosen).any():
+        figures[f"members-{metric}"] = member_returns(members, chosen, metric, asked, title)
     if not tables.paper.empty and (tables.paper.metric == metric).any():
         figures[f"paper-{metric}"] = paper_vs_ours(tables.paper, metric, title)
     return figures
