@@ -70,15 +70,15 @@ print("\n## where the baselines learn least: mean final evaluation return as a s
 for env, group in finals.groupby(level="env"):
     means = group.groupby(level="algo").mean()
     shares = means / group.max()
-    baselines = means.drop("gpo", errors="ignore")
     counts = group.groupby(level="algo").size()
-    better = baselines.idxmax() if len(baselines) else None
-    ratio = means.get("gpo", float("nan")) / baselines.max() if better else float("nan")
-    print(
-        f"{env:30} best run {group.max():5.0f}; "
-        + ", ".join(f"{a} {shares[a]:.2f} ({counts[a]} seeds)" for a in means.index)
-        + (f"; GPO / better baseline ({better}) {ratio:.2f}" if better else "")
+    baselines = means.drop("gpo", errors="ignore")
+    line = f"{env:30} best run {group.max():5.0f}; " + ", ".join(
+        f"{a} {shares[a]:.2f} ({counts[a]} seeds)" for a in means.index
     )
+    if len(baselines):
+        better = baselines.idxmax()
+        line += f"; GPO / better baseline ({better}) {means.get('gpo', float('nan')) / baselines[better]:.2f}"
+    print(line)
 
 print("\n## GPO: budget and wall time by phase")
 for folder in finished("gpo"):
