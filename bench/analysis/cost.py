@@ -246,6 +246,20 @@ def suite_size_error(configurations, costs: StepCosts | None = None) -> str | No
 # A job's start (imports, making the envs, loading the checkpoint) takes about this long, and the
 # time after SLURM's warning (GPO_BENCH_SLURM_SIGNAL_SECONDS before the limit): neither trains.
 START_SECONDS = 30
+# SLURM may send the warning up to 60 s before the lead it was asked for ("due to the resolution
+# of event handling", sbatch --signal); on the test cluster it comes at slurmctld's first 30-s check
+# inside lead + 30 s.
+WARNING_EARLY_SECONDS = 60
+
+
+def shortest_time_min() -> int:
+    """The shortest SLURM time limit, in minutes, at which the warning cannot come before a job
+    has started: before submitit's handler is in place, SIGUSR2's default action kills the job
+    without a result or a requeue. The warning's lead, SLURM's early allowance and the start."""
+    from bench.runs import settings
+
+    warning = settings.seconds("GPO_BENCH_SLURM_SIGNAL_SECONDS")
+    return math.ceil((warning + WARNING_EARLY_SECONDS + START_SECONDS) / 60)
 
 
 def attempts_needed(spec: RunSpec, time_min: int, costs: StepCosts | None = None) -> int:
