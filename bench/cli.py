@@ -249,7 +249,10 @@ def run(
     if executor == "slurm" and shutil.which("sbatch") is None:
         raise BadInput("--executor slurm: no SLURM here (sbatch not found); accepted here: local, debug")
     if executor == "slurm":
-        check_time_limit(time_min)
+        from bench.analysis.cost import time_limit_error
+
+        if error := time_limit_error(time_min):
+            raise BadInput(error)
     chosen = selected_suite(suite, algo, env, seeds, steps)
     from bench.analysis.cost import suite_size_error
 
@@ -368,22 +371,6 @@ def layout_line(todo, costs, executor: str, workers: int | None, cpus: int, para
         seconds, slots, machine, lambda i, spare, n: member_workers(todo[i], local_share(spare, n))
     )
     return f"wall time about {hours:.1f} h on this machine's {machine} cores, {slots} runs at once"
-
-
-def check_time_limit(time_min: int) -> None:
-    """A SLURM time limit too short for a job to start before SLURM's warning may arrive (which
-    would kill it with no result): refused, naming the shortest that works."""
-    from bench.analysis.cost import START_SECONDS, WARNING_EARLY_SECONDS, shortest_time_min
-    from bench.runs import settings
-
-    shortest = shortest_time_min()
-    if time_min < shortest:
-        lead = settings.seconds("GPO_BENCH_SLURM_SIGNAL_SECONDS")
-        raise BadInput(
-            f"--time-min {time_min} is too short: SLURM warns a job {lead:.0f} s before its limit "
-            f"(GPO_BENCH_SLURM_SIGNAL_SECONDS), maybe {WARNING_EARLY_SECONDS} s earlier, and a job takes "
-            f"about {START_SECONDS} s to start; accepted: --time-min >= {shortest}"
-        )
 
 
 def requeues_for(todo, time_min: int, asked: int | None) -> int:

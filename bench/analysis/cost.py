@@ -252,14 +252,22 @@ START_SECONDS = 30
 WARNING_EARLY_SECONDS = 60
 
 
-def shortest_time_min() -> int:
-    """The shortest SLURM time limit, in minutes, at which the warning cannot come before a job
-    has started: before submitit's handler is in place, SIGUSR2's default action kills the job
-    without a result or a requeue. The warning's lead, SLURM's early allowance and the start."""
+def time_limit_error(time_min: int) -> str | None:
+    """Why a SLURM time limit of ``time_min`` minutes is too short, or None: SLURM's warning must
+    not come before a job has started, for before submitit's handler is in place SIGUSR2's default
+    action kills the job without a result or a requeue. The limit must hold the warning's lead,
+    SLURM's early allowance and the start."""
     from bench.runs import settings
 
     warning = settings.seconds("GPO_BENCH_SLURM_SIGNAL_SECONDS")
-    return math.ceil((warning + WARNING_EARLY_SECONDS + START_SECONDS) / 60)
+    shortest = math.ceil((warning + WARNING_EARLY_SECONDS + START_SECONDS) / 60)
+    if time_min >= shortest:
+        return None
+    return (
+        f"--time-min {time_min} is too short: SLURM warns a job {warning:.0f} s before its limit "
+        f"(GPO_BENCH_SLURM_SIGNAL_SECONDS), maybe {WARNING_EARLY_SECONDS} s earlier, and a job takes "
+        f"about {START_SECONDS} s to start; accepted: --time-min >= {shortest}"
+    )
 
 
 def attempts_needed(spec: RunSpec, time_min: int, costs: StepCosts | None = None) -> int:
