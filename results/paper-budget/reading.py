@@ -5,7 +5,8 @@ Usage (from the repository root, after `gpo-bench aggregate --suite paper-budget
 
 - members: every member's final evaluation return in each GPO and Single run (members.parquet),
   and how many of the 8 end within 10% of the run's best member;
-- modes: how many runs of each algorithm end above 3,000 on HalfCheetah (its seeds split in two);
+- modes: how many runs of each algorithm end above 3,000 on HalfCheetah (its seeds split in two),
+  how many of each population's members do, and Fisher's exact test on the run counts;
 - budget and wall time: what share of a GPO member's 1M steps went to mutation, and what share
   of the run's seconds each GPO phase took (rounds.parquet);
 - crossover: children against their better and their mean parent, early and late rounds
@@ -15,6 +16,7 @@ Usage (from the repository root, after `gpo-bench aggregate --suite paper-budget
 from pathlib import Path
 
 import pandas as pd
+from scipy.stats import fisher_exact
 
 from bench.runs.results import is_done
 
@@ -47,7 +49,7 @@ for algo in ("gpo", "single"):
         near = sum(r >= 0.9 * returns[-1] for r in returns)
         final = finals.get((algo, task(folder), int(folder.name[4:])), float("nan"))
         print(
-            f"{algo:6} {task(folder):15} {folder.name}: "
+            f"{algo:6} {task(folder):29} {folder.name}: "
             + " ".join(f"{r:5.0f}" for r in returns)
             + f"  [{final:.0f}]  within 10% of the best: {near}/8"
         )
@@ -56,12 +58,29 @@ print("\n## members: the median member and the best member, mean over runs")
 for (algo, env), tables in sorted(members.items()):
     median = sum(pd.Series(t).median() for t in tables) / len(tables)
     best = sum(t[-1] for t in tables) / len(tables)
-    print(f"{algo:6} {env:15} median member {median:5.0f}, best member {best:5.0f} ({len(tables)} runs)")
+    print(f"{algo:6} {env:29} median member {median:5.0f}, best member {best:5.0f} ({len(tables)} runs)")
 
 print("\n## modes: HalfCheetah runs whose final evaluation return is above 3,000")
 cheetah = finals.xs("HalfCheetah-v5", level="env")
+upper = {}  # algo -> (runs in the upper mode, runs)
 for algo, group in cheetah.groupby(level="algo"):
-    print(f"{algo:6} {(group > 3000).sum()} of {len(group)}: " + " ".join(f"{v:.0f}" for v in group))
+    upper[algo] = (int((group > 3000).sum()), len(group))
+    line = f"{algo:6} {upper[algo][0]} of {len(group)}: " + " ".join(f"{v:.0f}" for v in group)
+    if (algo, "HalfCheetah-v5") in members:  # a population: how many of its members got there
+        runs_members = members[algo, "HalfCheetah-v5"]
+        line += "; members above 3,000 per run: " + " ".join(
+            str(sum(r > 3000 for r in returns)) for returns in runs_members
+        )
+        line += f" ({sum(r > 3000 for returns in runs_members for r in returns)} of "
+        line += f"{sum(len(returns) for returns in runs_members)})"
+    print(line)
+# Fisher's exact test on the counts: with 5 runs a side, is one algorithm's share of upper-mode
+# runs distinguishable from another's?
+for a, b in (("gpo", "single"), ("gpo", "joint"), ("single", "joint")):
+    if a in upper and b in upper:
+        (ua, na), (ub, nb) = upper[a], upper[b]
+        p = fisher_exact([[ua, na - ua], [ub, nb - ub]]).pvalue
+        print(f"{a} against {b}: {ua}/{na} against {ub}/{nb}, Fisher's exact p = {p:.2f}")
 
 print("\n## where the baselines learn least: mean final evaluation return as a share of the task's best run")
 # No reference score is shared by gymnasium's v5 tasks and the paper's rllab ones, so each task is
@@ -87,7 +106,7 @@ for folder in finished("gpo"):
     share = (seconds / seconds.sum()).round(3).to_dict()
     mutation = rounds.mutation_steps_per_member.sum() / 1_000_000
     print(
-        f"{task(folder):15} {folder.name}: mutation {mutation:.1%} of a member's budget; "
+        f"{task(folder):29} {folder.name}: mutation {mutation:.1%} of a member's budget; "
         + ", ".join(f"{k.removeprefix('seconds_')} {v:.1%}" for k, v in share.items())
     )
 
@@ -99,7 +118,7 @@ for env, group in table.groupby("env"):
         ("rounds 6-10", group[group["round"] > 5]),
     ):
         print(
-            f"{env:15} {label:11}: vs better {part.gap_better.mean():+7.0f} "
+            f"{env:29} {label:11}: vs better {part.gap_better.mean():+7.0f} "
             f"(range {part.gap_better.min():+.0f} to {part.gap_better.max():+.0f}), "
             f"vs mean {part.gap_mean.mean():+7.0f} "
             f"(range {part.gap_mean.min():+.0f} to {part.gap_mean.max():+.0f}), "
@@ -118,7 +137,7 @@ for folder in finished("gpo"):
     )
     gap = best.child - best.parent
     print(
-        f"{task(folder):15} {folder.name}: best child − best parent, mean {gap.mean():+.0f}; "
+        f"{task(folder):29} {folder.name}: best child − best parent, mean {gap.mean():+.0f}; "
         f"lower in {(gap < 0).sum()} of {len(gap)} rounds"
     )
 
