@@ -14,7 +14,7 @@ importing only those below it:
     policy = load_policy("results/smoke/gpo/Hopper-v5/seed0")
 """
 
-from bench import envs as _envs  # noqa: F401  (registers gpo_bench/*Hilly-v0 with gymnasium)
+from bench import envs as _envs  # noqa: F401  (registers gpo_bench/*Hilly-v1 with gymnasium)
 
 __all__ = ["load_policies", "load_policy"]
 

@@ -60,7 +60,7 @@ def palette(algos) -> dict[str, str]:
 def task_name(env: str) -> str:
     """One rule for every panel and readable table: the gymnasium id without its namespace and
     version, a Hilly task as the paper names it (``Hopper-v5`` → Hopper, ``InvertedPendulum-v5``
-    → InvertedPendulum, ``gpo_bench/HalfCheetahHilly-v0`` → HalfCheetah-Hilly)."""
+    → InvertedPendulum, ``gpo_bench/HalfCheetahHilly-v1`` → HalfCheetah-Hilly)."""
     name = re.sub(r"-v\d+$", "", env.split("/")[-1])
     return re.sub(r"(?<=.)Hilly$", "-Hilly", name)
 

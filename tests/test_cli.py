@@ -114,7 +114,7 @@ def test_envs_lists_the_papers_nine_tasks_hilly_ones_included():
     assert result.returncode == 0
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 9
-    assert any("gpo_bench/HopperHilly-v0" in line for line in lines)
+    assert any("gpo_bench/HopperHilly-v1" in line for line in lines)
 
 
 def test_a_hilly_run_gets_its_course_from_the_runs_seed(tmp_path):
@@ -124,7 +124,7 @@ def test_a_hilly_run_gets_its_course_from_the_runs_seed(tmp_path):
         "--algo",
         "ppo",
         "--env",
-        "gpo_bench/HopperHilly-v0",
+        "gpo_bench/HopperHilly-v1",
         "--steps",
         "1024",
         "--seed",

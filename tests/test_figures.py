@@ -213,7 +213,7 @@ def test_task_names_follow_one_rule_in_panels_and_tables():
         "InvertedPendulum",
         "Pendulum",
     ]
-    assert task_name("gpo_bench/HalfCheetahHilly-v0") == "HalfCheetah-Hilly"
+    assert task_name("gpo_bench/HalfCheetahHilly-v1") == "HalfCheetah-Hilly"
     assert task_name("Ant-v5") == "Ant"
 
 

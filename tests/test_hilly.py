@@ -10,13 +10,13 @@ from gymnasium.utils.env_checker import check_env
 
 import bench  # noqa: F401  (registers the Hilly tasks)
 from bench.envs import HILLY
-from bench.envs.terrain import generate, patch_mask
+from bench.envs.terrain import RESOLUTION, SAMPLES, StartPatch, coordinates, generate, patch_mask
 
 IDS = sorted(HILLY)
 FLAT = {
-    "gpo_bench/HalfCheetahHilly-v0": "HalfCheetah-v5",
-    "gpo_bench/HopperHilly-v0": "Hopper-v5",
-    "gpo_bench/Walker2dHilly-v0": "Walker2d-v5",
+    "gpo_bench/HalfCheetahHilly-v1": "HalfCheetah-v5",
+    "gpo_bench/HopperHilly-v1": "Hopper-v5",
+    "gpo_bench/Walker2dHilly-v1": "Walker2d-v5",
 }
 
 
@@ -64,7 +64,7 @@ def test_same_seed_same_course_and_rollout_other_seed_other_course(env_id):
 
 @pytest.mark.parametrize("difficulty", [1.0, 0.3, 0.01])
 def test_maximum_elevation_is_the_difficulty_and_the_start_patch_is_flat(difficulty):
-    env = gym.make("gpo_bench/HopperHilly-v0", terrain_seed=2, difficulty=difficulty).unwrapped
+    env = gym.make("gpo_bench/HopperHilly-v1", terrain_seed=2, difficulty=difficulty).unwrapped
     expected = max(difficulty, 0.05)  # rllab's floor on difficulty
     assert env.field.max() == pytest.approx(expected, rel=1e-12)
     assert not env.field[patch_mask(env.patch)].any()
@@ -79,7 +79,8 @@ def test_mujoco_ground_is_the_generated_field(env_id):
     env = gym.make(env_id, terrain_seed=7).unwrapped
     env.reset(seed=0)
     # Away from the robot (a ray there would hit it; the start patch has its own test).
-    for x in np.concatenate([np.linspace(-19.0, -4.0, 12), np.linspace(4.0, 19.0, 12)]):
+    # The course reaches 40 m each way, as rllab's models' height-field radius of 40 makes it.
+    for x in np.concatenate([np.linspace(-39.5, -4.0, 16), np.linspace(4.0, 39.5, 16)]):
         geom = np.zeros(1, np.int32)
         distance = mujoco.mj_ray(
             env.model, env.data, np.array([x, 0.0, 5.0]), np.array([0.0, 0.0, -1.0]), None, 1, -1, geom
@@ -96,9 +97,9 @@ def placed_on_course_return(env_id: str, flatten: bool, steps: int = 60) -> floa
     height above the ground there), on the hills or on the same height field flattened."""
     env = gym.make(env_id, terrain_seed=0).unwrapped
     env.reset(seed=0)
-    row = env.field[200]  # the robots' line, y = 0
-    xs = -20.0 + 0.1 * np.arange(len(row))
-    slope = np.gradient(row, 0.1)
+    row = env.field[SAMPLES // 2]  # the robots' line, y = 0
+    xs = coordinates()
+    slope = np.gradient(row, RESOLUTION)
     x = float(xs[(xs > 3) & (xs < 15)][np.argmax(np.abs(slope[(xs > 3) & (xs < 15)]))])
     if flatten:
         env.model.hfield_data[:] = 0.0
@@ -126,16 +127,16 @@ def test_the_hills_change_a_fixed_policys_return(env_id):
 
 
 def test_a_fixed_policy_scores_differently_than_on_the_flat_task():
-    actions = gait("gpo_bench/HalfCheetahHilly-v0", 200)
+    actions = gait("gpo_bench/HalfCheetahHilly-v1", 200)
     flat, _ = rollout("HalfCheetah-v5", actions)
-    hilly, _ = rollout("gpo_bench/HalfCheetahHilly-v0", actions, terrain_seed=0)
+    hilly, _ = rollout("gpo_bench/HalfCheetahHilly-v1", actions, terrain_seed=0)
     assert hilly != flat
 
 
 def test_healthy_height_is_measured_above_the_ground_under_the_torso():
-    env = gym.make("gpo_bench/Walker2dHilly-v0", terrain_seed=3).unwrapped
+    env = gym.make("gpo_bench/Walker2dHilly-v1", terrain_seed=3).unwrapped
     env.reset(seed=0)
-    x_peak = float(np.argmax(env.field[200]) * 0.1 - 20.0)  # the highest point on the robot's line
+    x_peak = float(coordinates()[np.argmax(env.field[SAMPLES // 2])])  # the highest point on its line
     ground = env.ground_height(x_peak)
     qpos = env.init_qpos.copy()
     qpos[0] = x_peak  # rootx: the walker stands on the hill
@@ -149,12 +150,24 @@ def test_healthy_height_is_measured_above_the_ground_under_the_torso():
 
 def test_bad_terrain_arguments_are_rejected():
     with pytest.raises(ValueError, match="terrain_seed must be >= 0"):
-        gym.make("gpo_bench/HopperHilly-v0", terrain_seed=-1)
+        gym.make("gpo_bench/HopperHilly-v1", terrain_seed=-1)
 
 
 def test_generation_is_a_pure_function_of_seed_and_difficulty():
-    from bench.envs.terrain import StartPatch
-
     patch = StartPatch(-2.0, 0.5)
     np.testing.assert_array_equal(generate(11, 0.7, patch), generate(11, 0.7, patch))
     np.testing.assert_allclose(generate(11, 0.7, patch) / 0.7, generate(11, 1.4, patch) / 1.4)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_slopes_on_the_robots_line_are_rllabs_as_simulated(seed):
+    # rllab's generate_hills on its 40-m grid, stretched to the 80 m its models' height-field
+    # radius of 40 gives, has along y = 0 (seeds 0-2 of its own code, measured once): median slope
+    # 0.12-0.14, 90th percentile 0.26-0.28, steepest 0.40-0.45, relief 0.80-0.90 of the difficulty.
+    # Version 0 of this terrain had a 90th percentile of 1.1 and slopes up to 2.2 there.
+    row = generate(seed, 1.0, StartPatch(-3.0, 1.0))[SAMPLES // 2]
+    slopes = np.abs(np.diff(row)) / RESOLUTION
+    assert 0.08 < np.median(slopes) < 0.18
+    assert 0.18 < np.percentile(slopes, 90) < 0.36
+    assert slopes.max() < 0.6  # rllab's steepest, or its start patch's ramp
+    assert 0.7 < row.max() - row.min() <= 1.0

@@ -34,7 +34,7 @@ def test_every_shipped_suite_loads_and_the_paper_suites_have_their_shape():
     assert {"smoke", "mujoco", "a2c", "ablations", "popsize", "lite"} <= set(shipped())
     mujoco = load_suite("mujoco")
     assert len(mujoco.envs) == 9 and mujoco.populations == (8,) and len(mujoco.seeds) == 8
-    assert "gpo_bench/HopperHilly-v0" in mujoco.envs
+    assert "gpo_bench/HopperHilly-v1" in mujoco.envs
     assert load_suite("popsize").populations == (2, 4, 8, 16)
     assert {r.algo_label for r in load_suite("popsize").runs()} == {"gpo-m2", "gpo-m4", "gpo-m8", "gpo-m16"}
     assert len(load_suite("smoke").runs()) == 4

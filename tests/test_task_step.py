@@ -30,9 +30,9 @@ CASES = [
     ),
     ("Walker2d-v5", {}, Walker2dStep),
     ("Walker2d-v5", dict(healthy_z_range=(0.9, 2.1), healthy_angle_range=(-0.5, 0.5)), Walker2dStep),
-    ("gpo_bench/HalfCheetahHilly-v0", {}, TaskStep),
-    ("gpo_bench/HopperHilly-v0", {}, HopperStep),  # their own is_healthy, called as it is
-    ("gpo_bench/Walker2dHilly-v0", {}, Walker2dStep),
+    ("gpo_bench/HalfCheetahHilly-v1", {}, TaskStep),
+    ("gpo_bench/HopperHilly-v1", {}, HopperStep),  # their own is_healthy, called as it is
+    ("gpo_bench/Walker2dHilly-v1", {}, Walker2dStep),
 ]
 
 

@@ -7,20 +7,20 @@ import gymnasium as gym
 
 NAMESPACE = "gpo_bench"
 HILLY = {
-    f"{NAMESPACE}/HalfCheetahHilly-v0": ("HalfCheetahHillyEnv", 1000),
-    f"{NAMESPACE}/HopperHilly-v0": ("HopperHillyEnv", 1000),
-    f"{NAMESPACE}/Walker2dHilly-v0": ("Walker2dHillyEnv", 1000),
+    f"{NAMESPACE}/HalfCheetahHilly-v1": ("HalfCheetahHillyEnv", 1000),
+    f"{NAMESPACE}/HopperHilly-v1": ("HopperHillyEnv", 1000),
+    f"{NAMESPACE}/Walker2dHilly-v1": ("Walker2dHillyEnv", 1000),
 }
 
 # The paper's nine tasks (its Tables 1 and 2 name them so), as gymnasium ids.
 PAPER_TASKS = {
     "Walker2d": "Walker2d-v5",
     "HalfCheetah": "HalfCheetah-v5",
-    "HalfCheetah-Hilly": f"{NAMESPACE}/HalfCheetahHilly-v0",
-    "Hopper-Hilly": f"{NAMESPACE}/HopperHilly-v0",
+    "HalfCheetah-Hilly": f"{NAMESPACE}/HalfCheetahHilly-v1",
+    "Hopper-Hilly": f"{NAMESPACE}/HopperHilly-v1",
     "InvertedDoublePendulum": "InvertedDoublePendulum-v5",
     "Ant": "Ant-v5",
-    "Walker2d-Hilly": f"{NAMESPACE}/Walker2dHilly-v0",
+    "Walker2d-Hilly": f"{NAMESPACE}/Walker2dHilly-v1",
     "Swimmer": "Swimmer-v5",
     "Hopper": "Hopper-v5",
 }

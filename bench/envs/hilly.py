@@ -7,9 +7,13 @@ written to disk. Observations, rewards and termination are the v5 ones, with two
 terrain forces:
 - Hopper and Walker2d's healthy-height check measures the torso's height above the ground under
   it, not above z = 0 (on a 1 m hill a healthy Walker2d's torso is above v5's z < 2.0 bound).
-- The course is 40 m × 40 m centred on the start, as in rllab; beyond it the original flat floor
-  (lowered 1 mm under the course, so the two never touch the robot at once) carries on, because
-  a good HalfCheetah runs past 20 m within gymnasium's 1000-step episodes.
+- The course is 80 m × 80 m centred on the start, as rllab's models make it (``bench.envs.terrain``
+  says why not 40); beyond it the original flat floor (lowered 1 mm under the course, so the two
+  never touch the robot at once) carries on, because a good HalfCheetah runs past 40 m within
+  gymnasium's 1000-step episodes.
+
+Version 1 (``*Hilly-v1``) replaced version 0's terrain, whose hills were several times steeper than
+rllab's (``bench.envs.terrain``); version 0 is gone, so a v0 run cannot be resumed or repeated.
 MuJoCo collides bodies with a height field through its triangular prisms (several contacts per
 foot where a plane gives one), so even on the flat start patch a trajectory is not bit-for-bit the
 flat task's; what carries over is the robot, its observations, rewards and termination.

@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
     out = Path(argv[0])
     out.mkdir(parents=True, exist_ok=True)
     for env_id in sorted(HILLY):
-        name = env_id.split("/")[1].removesuffix("-v0")
+        name = env_id.split("/")[1].rsplit("-v", 1)[0]  # the picture of the current version
         render(env_id, out / f"{name}.png")
         print(out / f"{name}.png")
     return 0

@@ -27,7 +27,7 @@ def finished(algo: str) -> list[Path]:
     """The algorithm's finished, intact run folders (a running run's files are partial).
 
     Searched at any depth: a registered task's id has a namespace, so its runs sit one folder
-    deeper (`gpo/gpo_bench/HalfCheetahHilly-v0/seed0`).
+    deeper (`gpo/gpo_bench/HalfCheetahHilly-v1/seed0`).
     """
     return [f for f in sorted((root / algo).rglob("seed*")) if f.is_dir() and is_done(f)]
 
