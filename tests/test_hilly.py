@@ -164,7 +164,7 @@ def test_slopes_on_the_robots_line_are_rllabs_as_simulated(seed):
     # rllab's generate_hills on its 40-m grid, stretched to the 80 m its models' height-field
     # radius of 40 gives, has along y = 0 (seeds 0-2 of its own code, measured once): median slope
     # 0.12-0.14, 90th percentile 0.26-0.28, steepest 0.40-0.45, relief 0.80-0.90 of the difficulty.
-    # Version 0 of this terrain had a 90th percentile of 1.1 and slopes up to 2.2 there.
+    # Version 0 of this terrain had a 90th percentile of 0.86-1.10 and slopes up to 1.35-3.66 there.
     row = generate(seed, 1.0, StartPatch(-3.0, 1.0))[SAMPLES // 2]
     slopes = np.abs(np.diff(row)) / RESOLUTION
     assert 0.08 < np.median(slopes) < 0.18

@@ -29,8 +29,9 @@ a sixth of ``difficulty`` and squeezes the hills by the margins' share of the im
 widths, heights and spacing, and the relief are what the robots meet; those follow rllab.
 
 Version 0 of these tasks built the 40-m grid at face value with hills of equal height and widths of
-a tenth to a third of rllab's as simulated: along the robots' line its slopes were 3–5× rllab's
-(90th percentile 1.1 against 0.26; steepest 2.2, 65°, against 0.4). Version 1 is this module.
+an eighth to a half of rllab's as simulated: along the robots' line (seeds 0–4) its 90th-percentile
+slope was 0.86–1.10 against rllab's 0.26–0.28 (seeds 0–2 of rllab's code), its steepest 1.35–3.66
+against 0.40–0.45. Version 1 is this module.
 
 Arrays are indexed [row, column] = [y, x], as MuJoCo stores height fields: sample (r, c) lies at
 x = −40 + 0.2 c, y = −40 + 0.2 r.
