@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import time
@@ -38,10 +39,19 @@ def known_env(env_id: str) -> None:
     import gymnasium as gym  # the Hilly tasks are registered: importing bench registered them
 
     if env_id not in gym.registry:
+        from bench.envs import HILLY
+
+        unversioned = re.sub(r"-v\d+$", "", env_id)
+        versions = sorted(k for k in gym.registry if re.sub(r"-v\d+$", "", k) == unversioned)
+        if versions:  # e.g. a retired gpo_bench/*Hilly-v0, whose terrain v1 replaced
+            accepted = ", ".join(versions)
+            raise BadInput(f"--env: {env_id!r} is not a version registered here; accepted: {accepted}")
         mujoco = sorted(
             k for k, spec in gym.registry.items() if "mujoco" in str(spec.entry_point) and k.endswith("-v5")
         )
-        raise BadInput(f"--env: unknown environment {env_id!r}; MuJoCo tasks: {', '.join(mujoco)}")
+        raise BadInput(
+            f"--env: unknown environment {env_id!r}; MuJoCo tasks: {', '.join(mujoco + sorted(HILLY))}"
+        )
 
 
 TENSORBOARD_HELP = "also write TensorBoard event files under each run's folder (or GPO_BENCH_TENSORBOARD=1)"

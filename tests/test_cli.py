@@ -20,6 +20,12 @@ def gpo_bench(*args: str) -> subprocess.CompletedProcess:
     [
         (["--algo", "foo"], "--algo: unknown algorithm 'foo'; accepted: gpo,"),
         (["--env", "Nope-v5"], "--env: unknown environment 'Nope-v5'"),
+        (["--env", "Nope-v5"], "Walker2d-v5, gpo_bench/HalfCheetahHilly-v1"),
+        (
+            ["--env", "gpo_bench/HopperHilly-v0"],  # retired: v1's terrain replaced it
+            "--env: 'gpo_bench/HopperHilly-v0' is not a version registered here; accepted: "
+            "gpo_bench/HopperHilly-v1",
+        ),
         (["--steps", "-3"], "--steps must be a positive"),
         (["--steps", "abc"], "Invalid value for '--steps'"),
         (["--population", "0"], "--population must be >= 1"),

@@ -12,11 +12,12 @@ terrain forces:
   never touch the robot at once) carries on, because a good HalfCheetah runs past 40 m within
   gymnasium's 1000-step episodes.
 
-Version 1 (``*Hilly-v1``) replaced version 0's terrain, whose hills were several times steeper than
-rllab's (``bench.envs.terrain``); version 0 is gone, so a v0 run cannot be resumed or repeated.
 MuJoCo collides bodies with a height field through its triangular prisms (several contacts per
 foot where a plane gives one), so even on the flat start patch a trajectory is not bit-for-bit the
 flat task's; what carries over is the robot, its observations, rewards and termination.
+
+Version 1 (``*Hilly-v1``) replaced version 0's terrain, whose hills were several times steeper than
+rllab's (``bench.envs.terrain``); version 0 is gone, so a v0 run cannot be resumed or repeated.
 """
 
 from __future__ import annotations
