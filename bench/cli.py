@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import time
@@ -39,11 +38,9 @@ def known_env(env_id: str) -> None:
     import gymnasium as gym  # the Hilly tasks are registered: importing bench registered them
 
     if env_id not in gym.registry:
-        from bench.envs import HILLY
+        from bench.envs import HILLY, other_versions
 
-        unversioned = re.sub(r"-v\d+$", "", env_id)
-        versions = sorted(k for k in gym.registry if re.sub(r"-v\d+$", "", k) == unversioned)
-        if versions:  # e.g. a retired gpo_bench/*Hilly-v0, whose terrain v1 replaced
+        if versions := other_versions(env_id):  # e.g. a retired gpo_bench/*Hilly-v0
             accepted = ", ".join(versions)
             raise BadInput(f"--env: {env_id!r} is not a version registered here; accepted: {accepted}")
         mujoco = sorted(

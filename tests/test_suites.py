@@ -48,6 +48,11 @@ def test_every_shipped_suite_loads_and_the_paper_suites_have_their_shape():
     [
         (('["ppo"]', '["ppo", "dqn"]'), "algorithms: unknown 'dqn'; accepted:"),
         (('["InvertedPendulum-v5"]', '["Pong-v9"]'), "envs: unknown 'Pong-v9'"),
+        (
+            ('["InvertedPendulum-v5"]', '["gpo_bench/HopperHilly-v0"]'),  # retired: v1 replaced it
+            "envs: 'gpo_bench/HopperHilly-v0' is not a version registered here; "
+            "accepted: gpo_bench/HopperHilly-v1",
+        ),
         (("seeds = 2", 'seeds = "two"'), "seeds: expected an integer >= 0"),
         (("steps_per_policy = 2048", "steps_per_policy = -5"), "steps_per_policy: expected an integer >= 1"),
         (("rounds = 2", "rounds = 2\nbudget = 3"), "budget: unknown field; accepted:"),

@@ -3,6 +3,8 @@
 Importing ``bench`` registers them. Base tasks (flat) are gymnasium's own v5 environments.
 """
 
+import re
+
 import gymnasium as gym
 
 NAMESPACE = "gpo_bench"
@@ -24,6 +26,13 @@ PAPER_TASKS = {
     "Swimmer": "Swimmer-v5",
     "Hopper": "Hopper-v5",
 }
+
+
+def other_versions(env_id: str) -> list[str]:
+    """The registered ids of ``env_id``'s task under other versions (for a retired
+    ``gpo_bench/*Hilly-v0``, its ``-v1``), so an unknown id's error can name what to use instead."""
+    unversioned = re.sub(r"-v\d+$", "", env_id)
+    return sorted(k for k in gym.registry if k != env_id and re.sub(r"-v\d+$", "", k) == unversioned)
 
 
 def env_kwargs_for(env_id: str, seed: int) -> dict:
