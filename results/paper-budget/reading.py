@@ -68,11 +68,9 @@ for algo, group in cheetah.groupby(level="algo"):
     line = f"{algo:6} {upper[algo][0]} of {len(group)}: " + " ".join(f"{v:.0f}" for v in group)
     if (algo, "HalfCheetah-v5") in members:  # a population: how many of its members got there
         runs_members = members[algo, "HalfCheetah-v5"]
-        line += "; members above 3,000 per run: " + " ".join(
-            str(sum(r > 3000 for r in returns)) for returns in runs_members
-        )
-        line += f" ({sum(r > 3000 for returns in runs_members for r in returns)} of "
-        line += f"{sum(len(returns) for returns in runs_members)})"
+        counts = [sum(r > 3000 for r in returns) for returns in runs_members]
+        line += f"; members above 3,000 per run: {' '.join(map(str, counts))} "
+        line += f"({sum(counts)} of {sum(map(len, runs_members))})"
     print(line)
 # Fisher's exact test on the counts: with 5 runs a side, is one algorithm's share of upper-mode
 # runs distinguishable from another's?
