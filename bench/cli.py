@@ -38,11 +38,10 @@ def known_env(env_id: str) -> None:
     import gymnasium as gym  # the Hilly tasks are registered: importing bench registered them
 
     if env_id not in gym.registry:
-        from bench.envs import HILLY, other_versions
+        from bench.envs import HILLY, retired_version_error
 
-        if versions := other_versions(env_id):  # e.g. a retired gpo_bench/*Hilly-v0
-            accepted = ", ".join(versions)
-            raise BadInput(f"--env: {env_id!r} is not a version registered here; accepted: {accepted}")
+        if reason := retired_version_error(env_id):  # e.g. a retired gpo_bench/*Hilly-v0
+            raise BadInput(f"--env: {reason}")
         mujoco = sorted(
             k for k, spec in gym.registry.items() if "mujoco" in str(spec.entry_point) and k.endswith("-v5")
         )

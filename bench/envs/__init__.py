@@ -28,11 +28,20 @@ PAPER_TASKS = {
 }
 
 
-def other_versions(env_id: str) -> list[str]:
-    """The registered ids of ``env_id``'s task under other versions (for a retired
-    ``gpo_bench/*Hilly-v0``, its ``-v1``), so an unknown id's error can name what to use instead."""
-    unversioned = re.sub(r"-v\d+$", "", env_id)
-    return sorted(k for k in gym.registry if k != env_id and re.sub(r"-v\d+$", "", k) == unversioned)
+def unversioned(env_id: str) -> str:
+    """``env_id`` without its ``-vN`` suffix (``gpo_bench/HopperHilly-v1`` → ``gpo_bench/HopperHilly``)."""
+    return re.sub(r"-v\d+$", "", env_id)
+
+
+def retired_version_error(env_id: str) -> str | None:
+    """For an id not registered here whose task is, under other versions (a retired
+    ``gpo_bench/*Hilly-v0``), the one-line reason naming those versions; None otherwise. The CLI's
+    ``--env`` check and the suite loader's ``envs`` check prefix it with their field."""
+    task = unversioned(env_id)
+    versions = sorted(k for k in gym.registry if k != env_id and unversioned(k) == task)
+    if not versions:
+        return None
+    return f"{env_id!r} is not a version registered here; accepted: {', '.join(versions)}"
 
 
 def env_kwargs_for(env_id: str, seed: int) -> dict:

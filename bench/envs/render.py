@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import bench  # noqa: E402, F401  (registers the tasks)
-from bench.envs import HILLY  # noqa: E402
+from bench.envs import HILLY, unversioned  # noqa: E402
 
 CAMERA = {"distance": 9.0, "elevation": -18.0, "azimuth": 70.0, "lookat": np.array([3.0, 0.0, 0.3])}
 
@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
     out = Path(argv[0])
     out.mkdir(parents=True, exist_ok=True)
     for env_id in sorted(HILLY):
-        name = env_id.split("/")[1].rsplit("-v", 1)[0]  # the picture of the current version
+        name = unversioned(env_id).split("/")[1]  # the picture of the current version
         render(env_id, out / f"{name}.png")
         print(out / f"{name}.png")
     return 0

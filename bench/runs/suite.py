@@ -31,7 +31,7 @@ from pathlib import Path
 
 import tomllib
 
-from bench.envs import other_versions
+from bench.envs import retired_version_error
 from bench.runs.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS, RunSpec, build_run, uses
 from bench.runs.results import CorruptRun, done_record
 from gpo.core.policy import TRAINING_DTYPES
@@ -313,16 +313,14 @@ def _env_seeds(value, envs: tuple[str, ...]) -> tuple[tuple[str, tuple[int, ...]
     return tuple((env, _seeds(value[env])) for env in envs if env in value)
 
 
-def _names(field: str, value, accepted, versions=lambda name: []) -> tuple[str, ...]:
-    """``value`` checked as a non-empty list of ``accepted`` names; ``versions(name)`` lists the
-    accepted names of an unknown one under other versions (``bench.envs.other_versions``)."""
+def _names(field: str, value, accepted, retired=lambda name: None) -> tuple[str, ...]:
+    """``value`` checked as a non-empty list of ``accepted`` names; ``retired(name)`` says why an
+    unknown one is another version of an accepted one, or None (``bench.envs.retired_version_error``)."""
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise SuiteError(f"{field}: expected a non-empty list of names, got {value!r}")
     unknown = [v for v in value if v not in accepted]
-    if unknown and (others := versions(unknown[0])):
-        raise SuiteError(
-            f"{field}: {unknown[0]!r} is not a version registered here; accepted: {', '.join(others)}"
-        )
+    if unknown and (reason := retired(unknown[0])):
+        raise SuiteError(f"{field}: {reason}")
     if unknown:
         listing = ", ".join(sorted(accepted)) if len(accepted) < 40 else "see `gpo-bench envs`"
         raise SuiteError(f"{field}: unknown {unknown[0]!r}; accepted: {listing}")
@@ -359,7 +357,7 @@ def load_suite(name_or_path: str) -> Suite:
         readers = [a for a in algorithms if missing[0] in uses(a)]
         reason = f"{', '.join(readers)} {'reads' if len(readers) == 1 else 'read'} it; " if readers else ""
         raise SuiteError(f"{missing[0]}: missing ({reason}a suite names {', '.join(needed)})")
-    envs = _names("envs", data["envs"], set(gym.registry), other_versions)
+    envs = _names("envs", data["envs"], set(gym.registry), retired_version_error)
     suite = Suite(
         name=path.stem,
         description=str(data.get("description", "")),
