@@ -14,6 +14,7 @@ importing only those below it:
     policy = load_policy("results/smoke/gpo/Hopper-v5/seed0")
 """
 
+import gpo  # noqa: F401  (first: it pins the numerical kernels before NumPy loads, gpo.core.kernels)
 from bench import envs as _envs  # noqa: F401  (registers gpo_bench/*Hilly-v1 with gymnasium)
 
 __all__ = ["load_policies", "load_policy"]

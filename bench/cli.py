@@ -14,7 +14,8 @@ from typer.exceptions import TyperException
 
 from bench.runs import settings
 from bench.runs.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS
-from bench.runs.results import CorruptRun, is_done
+from bench.runs.results import CorruptRun, is_done, read_run, replay_note
+from gpo.core import kernels
 from gpo.core.policy import TRAINING_DTYPES
 
 app = typer.Typer(
@@ -432,7 +433,7 @@ def status_lines(chosen, results: Path) -> list[str]:
     from bench.runs.progress import describe, duration, one_decimal, read_progress, stall_seconds
     from bench.runs.results import read_run
 
-    lines, counts, left, rates = [], {}, 0, []
+    lines, counts, left, rates, elsewhere = [], {}, 0, [], []
     for r in chosen.runs():
         folder = r.folder(results)
         finished = r.finished(results)  # verifies the run's checksums once
@@ -448,6 +449,8 @@ def status_lines(chosen, results: Path) -> list[str]:
         elif finished == "other":
             state, detail = "other", "finished with another configuration than the suite's (--force: rerun)"
         elif finished == "done":
+            if note := replay_note(record):
+                elsewhere.append((r.name, note))
             workers = int(record.get("workers") or 1)
             on = f"  ({workers} workers)" if workers > 1 else ""
             state, detail = (
@@ -501,6 +504,12 @@ def status_lines(chosen, results: Path) -> list[str]:
     elif left:
         summary += f"; {left:,} env steps left, none running"
     lines.append(f"{len(lines)} runs: {summary}")
+    if elsewhere:
+        name, note = elsewhere[0]
+        lines.append(
+            f"note: {len(elsewhere)} of {counts['done']} finished runs were computed at other kernels than "
+            f"this process's, so `evaluate` and `video` may give other numbers here (first, {name}: {note})"
+        )
     return lines
 
 
@@ -682,6 +691,7 @@ def evaluate_command(
         raise BadInput(str(error)) from None
     except ValueError as error:
         raise BadInput(f"--member: {error}") from None
+    say_replay(run)
     typer.echo(f"{policies[0].algo} on {policies[0].env_id}, {run}")
     typer.echo("| member | episodes | seed | return mean ± std | length mean ± std |")
     typer.echo("|---|---|---|---|---|")
@@ -695,6 +705,16 @@ def evaluate_command(
             f"| {np.mean(lengths):.1f} ± {np.std(lengths):.1f} |"
         )
     return 0
+
+
+def say_replay(run: Path) -> None:
+    """One line on stderr when the run was computed at other kernels than this process's."""
+    try:
+        record = read_run(run) or {}
+    except CorruptRun:
+        return
+    if note := replay_note(record):
+        typer.echo(f"note: {run} was {note}", err=True)
 
 
 @app.command()
@@ -727,6 +747,7 @@ def video(
         raise BadInput(str(error)) from None
     except ValueError as error:
         raise BadInput(f"--member: {error}") from None
+    say_replay(run)
     folder = out.parent if str(out.parent) else Path(".")
     if out.is_dir() or not (folder.is_dir() and os.access(folder, os.W_OK)):
         raise BadInput(f"--out: cannot write {out} (its folder must exist and be writable)")
@@ -818,5 +839,15 @@ if __name__ == "__main__":
 
 
 def cli() -> None:
-    """Console-script wrapper: exit with :func:`main`'s code."""
+    """Console-script wrapper: exit with :func:`main`'s code. If something loaded NumPy or torch
+    before ``gpo`` could pin their kernels (a sitecustomize, say), the command starts again once,
+    in a process that inherits the pinned environment (``gpo.core.kernels``)."""
+    if kernels.state().restart_pins and not os.environ.get(RESTARTED):
+        os.environ[RESTARTED] = "1"
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, sys.orig_argv)
     raise SystemExit(main())
+
+
+RESTARTED = "_GPO_BENCH_PINNED_RESTART"  # set in the restarted process: restart once at most

@@ -1,3 +1,6 @@
+import gpo  # noqa: F401  (first: the tests compute at the pinned level, as the processes they start)
+
+# isort: split
 import numpy as np
 import pytest
 

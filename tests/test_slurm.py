@@ -14,6 +14,7 @@ import pytest
 
 from bench.runs import launch as launch_module
 from bench.runs.suite import load_suite
+from gpo.core import kernels
 
 
 def cluster_up() -> bool:
@@ -41,6 +42,7 @@ def test_smoke_suite_runs_as_one_job_array_through_slurm(tmp_path):
     for run in load_suite("smoke").runs():
         record = json.loads((run.folder(tmp_path) / "run.json").read_text())
         assert record["status"] == "done"
+        assert record["kernels"] == kernels.record()  # the SLURM job computed at this process's level
         job_ids.append(record["job_id"])
     arrays = {job_id.split("_")[0] for job_id in job_ids}
     assert len(arrays) == 1  # one array ...
@@ -256,6 +258,8 @@ def test_a_gpo_run_given_two_cpus_trains_with_two_workers_and_the_bits_of_one(tm
     folders = {k: tmp_path / k / "smoke" / "gpo" / "Hopper-v5" / "seed0" for k in ("one", "two")}
     records = {k: json.loads((f / "run.json").read_text()) for k, f in folders.items()}
     assert records["two"]["workers"] == 2 and records["one"]["workers"] == 1
+    # the job's level, which its member workers checked they share (gpo.core.parallel)
+    assert records["two"]["kernels"] == records["one"]["kernels"] == kernels.record()
     for table in ("curve.parquet", "members.parquet", "rounds.parquet", "crossovers.parquet"):
         a, b = (pd.read_parquet(folders[k] / table) for k in ("one", "two"))
         keep = [c for c in a.columns if "seconds" not in c]

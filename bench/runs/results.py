@@ -9,6 +9,7 @@ import os
 import platform
 import subprocess
 import time
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from bench.artifacts.files import (  # noqa: F401  (the run folder's writers, im
     write_parquet,
     write_text,
 )
+from gpo.core import kernels
 
 RUN_FILE, CURVE_FILE = "run.json", "curve.parquet"
 PACKAGES = ("gpo-bench", "numpy", "torch", "gymnasium", "mujoco", "pandas", "pyarrow")
@@ -122,6 +124,17 @@ def cpu_record() -> dict:
     except ImportError:  # NumPy < 2
         from numpy.core._multiarray_umath import __cpu_features__ as features
     return {"model": model, "simd": sorted(name for name, on in features.items() if on)}
+
+
+@cache
+def _this_process() -> tuple[dict, list[str]]:
+    return kernels.record(), cpu_record()["simd"]
+
+
+def replay_note(record: dict) -> str | None:
+    """One sentence if a run's numbers (its ``run.json`` ``record``) may not replay in this
+    process, which computes at other kernels (``gpo.core.kernels.replay_note``); else None."""
+    return kernels.replay_note(record, *_this_process())
 
 
 def git_commit() -> str | None:

@@ -40,6 +40,7 @@ from bench.runs.results import (
     write_json,
     write_parquet,
 )
+from gpo.core import kernels
 from gpo.core.progress import reporting
 from gpo.core.seeding import derive_seed
 from gpo.core.trainer import EVAL_SEED_OFFSET, train_policy
@@ -159,6 +160,7 @@ def run_one(
         "git_commit": git_commit(),
         "host": socket.gethostname(),
         "cpu": cpu_record(),
+        "kernels": kernels.record(),  # the level its numbers replay at (gpo.core.kernels)
         "workers": int(options.get("workers", 1)),  # not part of the run's identity: same numbers
         "start": now(),
         "status": "running",

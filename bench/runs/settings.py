@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 import os
 
+from gpo.core import kernels
+
 # name: (default, smallest accepted value, whether the smallest itself is accepted, what it sets)
 SECONDS = {
     "GPO_BENCH_CHECKPOINT_SECONDS": (
@@ -29,6 +31,13 @@ SECONDS = {
 FLAGS = {"GPO_BENCH_TENSORBOARD": "write TensorBoard event files, as --tensorboard"}
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 PATHS = {"GPO_BENCH_RESULTS": "the results folder (default ./results)"}
+CHOICES = {
+    kernels.OPT_OUT: (
+        kernels.MODES,
+        f"pinned: every number at {kernels.LEVEL} on any x86-64 CPU with AVX2 (default); "
+        "native: this CPU's own kernels, unpinned",
+    )
+}
 
 
 class SettingError(ValueError):
@@ -70,6 +79,16 @@ def path(name: str, default: str) -> str:
     return raw
 
 
+def choice(name: str) -> str:
+    accepted, what = CHOICES[name]
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return accepted[0]
+    if raw.strip().lower() not in accepted:
+        raise SettingError(f"{name}={raw!r}: expected {' or '.join(accepted)} [{what}]")
+    return raw.strip().lower()
+
+
 def check_all() -> None:
     """SettingError for the first GPO_BENCH_* variable whose value is not accepted."""
     for name in SECONDS:
@@ -78,3 +97,5 @@ def check_all() -> None:
         flag(name)
     for name in PATHS:
         path(name, "")
+    for name in CHOICES:
+        choice(name)

@@ -5,6 +5,10 @@ results come back in task order, so W only changes how fast a run goes, never it
 Workers are spawned (not forked) and use one BLAS thread each, as the main process does. A
 spawned worker starts with gymnasium's own registry only, so it first imports the modules behind
 every environment registered outside gymnasium in the parent (whose import registers them).
+
+A worker inherits its parent's environment, and with it the pinned numerical kernels
+(``gpo.core.kernels``); it checks that it computes with exactly its parent's kernels and refuses
+to start otherwise, since a worker on other kernels would give other numbers for the same seed.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
+
+from gpo.core import kernels
 
 
 def single_threaded() -> None:
@@ -39,7 +45,9 @@ def registered_env_modules() -> tuple[str, ...]:
     return tuple(sorted(modules))
 
 
-def _init_worker(env_modules: tuple[str, ...]) -> None:
+def _init_worker(env_modules: tuple[str, ...], parent_kernels: dict) -> None:
+    if (here := kernels.observed()) != parent_kernels:
+        raise RuntimeError(f"a member worker's kernels {here} differ from its run's {parent_kernels}")
     # A cluster's warning signal (SIGUSR2: a time limit or preemption is coming) is for the
     # process that owns the run to act on; its default action would kill a worker mid-task.
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)
@@ -67,7 +75,7 @@ class TaskPool:
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(registered_env_modules(),),
+                initargs=(registered_env_modules(), kernels.observed()),
             )
 
     def map(self, fn: Callable[..., Any], arguments: Sequence[tuple]) -> list:
