@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.envs import PAPER_TASKS
 from bench.runs.suite import SuiteError, load_suite, shipped
 
 
@@ -38,9 +39,10 @@ def test_every_shipped_suite_loads_and_the_paper_suites_have_their_shape():
     assert load_suite("popsize").populations == (2, 4, 8, 16)
     assert {r.algo_label for r in load_suite("popsize").runs()} == {"gpo-m2", "gpo-m4", "gpo-m8", "gpo-m16"}
     assert len(load_suite("smoke").runs()) == 4
-    paper = load_suite("paper-budget")  # the paper's budget on its two strongest tasks (#15)
+    paper = load_suite("paper-budget")  # the paper's budget on Table 1's nine tasks (#15, #31, #41)
     assert (paper.populations, paper.steps_per_policy, paper.rounds) == ((8,), 1_000_000, 12)
-    assert set(paper.algorithms) == {"gpo", "single", "joint"} and len(paper.runs()) == 57
+    assert set(paper.algorithms) == {"gpo", "single", "joint"} and len(paper.runs()) == 93
+    assert set(paper.envs) == set(PAPER_TASKS.values())
 
 
 @pytest.mark.parametrize(
@@ -211,7 +213,7 @@ def test_env_seeds_give_some_tasks_other_seeds_and_the_tables_ask_for_them(tmp_p
     assert Study(suite, tmp_path).seeds_asked() == {"InvertedPendulum-v5": 2, "Pendulum-v1": 3}
     paper = load_suite("paper-budget")
     assert (
-        len(paper.runs()) == 57
+        len(paper.runs()) == 93
         and len(paper.seeds_for("Walker2d-v5")) == 5
         and len(paper.seeds_for("Ant-v5")) == 3
     )

@@ -13,6 +13,9 @@ Usage (from the repository root, after `gpo-bench aggregate --suite paper-budget
   (tables/crossovers.parquet), and the best child against the best parent round by round.
 """
 
+import gpo  # noqa: F401  (first: pins the numerical kernels before NumPy loads)
+
+# isort: split
 from pathlib import Path
 
 import pandas as pd

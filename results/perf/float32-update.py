@@ -4,6 +4,9 @@ networks, HalfCheetah's 17 -> 6) plus an Adam step, on a full batch of 2,048 sta
 KL-PPO) and on a minibatch of 64 (clipped PPO), in float64 and in float32; best of 7 repeats of
 N passes each, one thread, both dtypes alternating. Usage: python results/perf/float32-update.py"""
 
+import gpo  # noqa: F401  (first: pins the numerical kernels before NumPy loads)
+
+# isort: split
 import json
 import time
 

@@ -8,6 +8,9 @@ updates: the two differ in the last bits, so the switch would change every run's
 Usage: python results/perf/torch-matmul-update.py {numpy|torch}; alternate the two processes
 (results/perf/torch-matmul-update-2026-11-27.jsonl: four alternations, numpy first)."""
 
+import gpo  # noqa: F401  (first: pins the numerical kernels before NumPy loads)
+
+# isort: split
 import json
 import sys
 import time
