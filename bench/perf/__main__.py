@@ -15,6 +15,7 @@ from bench.perf import (
 from bench.perf import __doc__ as perf_doc
 from bench.perf.costs import costs, joint_scaling
 from bench.perf.gpo_overhead import floor, gpo_overhead, profile
+from bench.perf.kernels import kernel_costs
 from bench.perf.stepping import collection, policy_stepping, stepping
 from bench.perf.throughput import peer, throughput
 from bench.perf.workers import workers
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--env-steps", type=int, default=20000, help="bare env steps per measurement")
     p.add_argument("--training-dtype", choices=TRAINING_DTYPES, default="float64", help="learners' passes")
+    p = sub.add_parser("kernels", help="the pinned kernels' cost: PPO updates and actions, one thread")
+    p.add_argument("--repeats", type=int, default=5, help="best of this many timings")
     p = sub.add_parser("profile", help="cProfile of one GPO run: wall time by part, top functions")
     p.add_argument("--env", default="HalfCheetah-v5")
     p.add_argument("--population", type=int, default=8)
@@ -98,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--env {task}: no such task (a gymnasium id, e.g. HalfCheetah-v5 or gpo_bench/...)")
     commands = {
         "throughput": throughput,
+        "kernels": kernel_costs,
         "peer": peer,
         "gpo-overhead": gpo_overhead,
         "stepping": stepping,
