@@ -158,7 +158,7 @@ def test_an_opt_out_value_it_does_not_accept_is_one_line_and_exit_2():
 
 
 @needs_level
-def test_evaluate_says_in_one_line_when_a_run_was_made_at_other_kernels(tmp_path, golden_runs):
+def test_evaluate_and_video_say_in_one_line_when_a_run_was_made_at_other_kernels(tmp_path, golden_runs):
     golden = golden_runs["gpo-Hopper-v5-seed3.csv"]
     pinned = gpo_bench(["evaluate", "--run", str(golden), "--episodes", "1"], clean_env())
     assert "note:" not in pinned.stderr
@@ -173,6 +173,9 @@ def test_evaluate_says_in_one_line_when_a_run_was_made_at_other_kernels(tmp_path
     assert notes[0].startswith(f"note: {native} was computed unpinned (GPO_BENCH_KERNELS=native; NumPy ")
     here = f"this process computes at {kernels.LEVEL} (pinned): its numbers may differ here"
     assert notes[0].endswith(here)
+    film = ["video", "--run", str(native), "--out", str(tmp_path / "v.mp4"), "--frames", "2", "--width", "32"]
+    video = gpo_bench([*film, "--height", "32"], clean_env())
+    assert [line for line in video.stderr.splitlines() if line.startswith("note:")] == notes
 
 
 def test_replay_notes_for_runs_recorded_before_and_after_the_pin():
