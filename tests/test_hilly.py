@@ -1,6 +1,7 @@
 """The Hilly tasks: valid gymnasium envs, seeded terrain, MuJoCo's ground = the generated field."""
 
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import mujoco
@@ -175,3 +176,15 @@ def test_slopes_on_the_robots_line_are_rllabs_as_simulated(env_id, seed):
     assert 0.18 < np.percentile(slopes, 90) < 0.36
     assert slopes.max() < 0.6  # rllab's steepest, or its start patch's ramp
     assert 0.7 < row.max() - row.min() <= 1.0
+
+
+def test_mujocos_settotalmass_warning_is_silenced_for_gymnasiums_half_cheetah_only(capsys, tmp_path):
+    gym.make("HalfCheetah-v5").close()
+    gym.make("gpo_bench/HalfCheetahHilly-v1").close()
+    assert "settotalmass" not in capsys.readouterr().err
+    import gymnasium.envs.mujoco as assets
+
+    copy = tmp_path / "my_cheetah.xml"  # the same warning from another file still shows
+    copy.write_text((Path(assets.__file__).parent / "assets" / "half_cheetah.xml").read_text())
+    mujoco.MjModel.from_xml_path(str(copy))
+    assert capsys.readouterr().err.count("WARNING: compiler attribute 'settotalmass' is deprecated") == 1

@@ -1,11 +1,15 @@
 """The paper's Hilly tasks, registered in gymnasium under the ``gpo_bench`` namespace.
 
-Importing ``bench`` registers them. Base tasks (flat) are gymnasium's own v5 environments.
+Importing ``bench`` registers them. Base tasks (flat) are gymnasium's own v5 environments. It
+also silences MuJoCo's deprecation warning for gymnasium's ``half_cheetah.xml``
+(``bench.envs.mujoco_warnings``).
 """
 
 import re
 
 import gymnasium as gym
+
+from bench.envs import mujoco_warnings
 
 NAMESPACE = "gpo_bench"
 HILLY = {
@@ -49,6 +53,8 @@ def env_kwargs_for(env_id: str, seed: int) -> dict:
     generated from the run's seed, so a fixed seed gives a fixed course."""
     return {"terrain_seed": seed} if env_id in HILLY else {}
 
+
+mujoco_warnings.install()
 
 for env_id, (cls, steps) in HILLY.items():
     if env_id not in gym.registry:
