@@ -122,3 +122,27 @@ def test_the_dry_run_gives_the_wall_time_of_the_layout_it_would_use(tmp_path):
     slurm = dry_run("--suite", "paper-budget", "--executor", "slurm", "--cpus-per-task", "8", cache=tmp_path)
     if slurm.returncode == 0:  # where sbatch exists: array tasks of 8 CPUs, runs on 8 workers
         assert "array tasks at once of 8 CPUs each" in slurm.stdout
+
+
+def test_measuring_one_tasks_step_costs_merges_it_into_the_table_and_keeps_the_others(tmp_path, monkeypatch):
+    import argparse
+    import shutil
+    from pathlib import Path
+
+    from bench.analysis.cost import KINDS
+    from bench.perf import costs as perf_costs
+
+    table = tmp_path / "step-costs.json"
+    shutil.copy(Path(__file__).resolve().parent.parent / "bench" / "data" / "step-costs.json", table)
+    before = json.loads(table.read_text())
+    fake = {"train": dict.fromkeys(KINDS, 1e-3), "crossover": 2e-3, "evaluation": 3e-3, "obs_dim": 17}
+    monkeypatch.setattr(perf_costs, "step_costs", lambda task, steps: fake)
+    perf_costs.costs(argparse.Namespace(env=["HalfCheetah-v5"], steps=2048, out=str(table)))
+    after = json.loads(table.read_text())
+    assert set(after["obs_dims"]) == set(before["obs_dims"])  # no task erased
+    assert after["crossover"]["HalfCheetah-v5"] == 2e-3 and after["train"]["ppo"]["HalfCheetah-v5"] == 1e-3
+    others = [t for t in before["obs_dims"] if t != "HalfCheetah-v5"]
+    assert others and all(after["crossover"][t] == before["crossover"][t] for t in others)
+    assert after["by_task"]["HalfCheetah-v5"]["command"] == "python -m bench.perf costs --env HalfCheetah-v5"
+    assert after["by_task"][others[0]]["measured"] == before["measured"]  # the old rows keep their date
+    StepCosts.from_dict(after)  # still a table the cost model reads

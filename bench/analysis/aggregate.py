@@ -5,8 +5,9 @@ Two metrics, chosen with ``--metric``:
 - ``train``: the best member's mean training-episode return (``return_best``; a run of one
   policy, such as Joint or PPO, has only its own ``return_mean``). The paper reports the best
   policy of a population, for GPO and for Single alike.
-- ``eval``: ``eval_return``, the deterministic evaluation of the best member (5 episodes, made at
-  the end of every GPO phase and every 10 learner iterations otherwise).
+- ``eval``: ``eval_return``, the deterministic evaluation of the best member (5 episodes, made
+  after every 20,480 per-policy env steps, ``bench.runs.algorithms.EVAL_EVERY_STEPS``, at the end
+  of every GPO phase, and at the end of the run).
 
 Files:
 

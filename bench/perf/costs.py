@@ -92,6 +92,10 @@ def step_costs(task: str, steps: int) -> dict:
 
 
 def costs(args: argparse.Namespace) -> dict:
+    """Measure each task's step costs and merge them into the table at ``--out``: the tasks
+    measured replace their rows, every other task keeps its own (a table is never cut down to
+    the tasks of one call). ``by_task`` says when, where and at which commit each row was
+    measured; the top-level fields describe the latest call."""
     limit_threads()
     from bench.analysis.cost import KINDS
     from bench.envs import env_kwargs_for  # noqa: F401  (registers the Hilly tasks)
@@ -99,7 +103,9 @@ def costs(args: argparse.Namespace) -> dict:
 
     tasks = args.env or suite_tasks()
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    table: dict = {"train": {kind: {} for kind in KINDS}, "crossover": {}, "evaluation": {}, "obs_dims": {}}
+    out = Path(args.out) if args.out else None
+    table = previous_table(out, KINDS)
+    measured_rows = {}
     for task in tasks:
         measured = step_costs(task, args.steps)
         for kind, seconds in measured["train"].items():
@@ -107,22 +113,43 @@ def costs(args: argparse.Namespace) -> dict:
         table["crossover"][task] = measured["crossover"]
         table["evaluation"][task] = measured["evaluation"]
         table["obs_dims"][task] = measured["obs_dim"]
+        measured_rows[task] = measured
         print(f"{task}: {json.dumps(measured)}", file=sys.stderr, flush=True)
-    table.update(
-        command="python -m bench.perf costs" + "".join(f" --env {t}" for t in args.env or ()),
-        steps=args.steps,
-        threads=1,
-        unit="core-seconds per env step",
+    provenance = {
+        "command": "python -m bench.perf costs" + "".join(f" --env {t}" for t in args.env or ()),
+        "steps": args.steps,
+        "threads": 1,
+        "unit": "core-seconds per env step",
         # Where and when: step costs move with the code and the machine (README, Performance).
-        measured=f"{start} to {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}",
-        commit=git_commit(),
-        cpu=cpu_record()["model"],
-    )
-    if args.out:
+        "measured": f"{start} to {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}",
+        "commit": git_commit(),
+        "cpu": cpu_record()["model"],
+    }
+    table["by_task"].update({task: provenance for task in measured_rows})
+    table.update(provenance)
+    if out:
         from bench.runs.results import write_json
 
-        write_json(Path(args.out), table)
+        write_json(out, table)
     return {"tasks": tasks, "out": args.out}
+
+
+PROVENANCE = ("command", "steps", "threads", "unit", "measured", "commit", "cpu")
+
+
+def previous_table(path: Path | None, kinds) -> dict:
+    """The step-cost table at ``path`` to merge into (an empty one where there is none). A table
+    written before ``by_task`` existed gets its rows' provenance from its top-level fields."""
+    empty = {"train": {kind: {} for kind in kinds}, "crossover": {}, "evaluation": {}, "obs_dims": {}}
+    if path is None or not path.exists():
+        return {**empty, "by_task": {}}
+    table = json.loads(path.read_text())
+    for kind in kinds:
+        table["train"].setdefault(kind, {})
+    if "by_task" not in table:
+        shared = {k: table[k] for k in PROVENANCE if k in table}
+        table["by_task"] = {task: shared for task in table["obs_dims"]}
+    return table
 
 
 CALIBRATION_TASK = "HalfCheetah-v5"
