@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from bench.analysis.cost import StepCosts, core_hours, gpo_evaluations_per_member, run_seconds
+from bench.analysis.cost import StepCosts, core_hours, run_seconds
 from bench.runs.algorithms import build_run
+from bench.runs.families.gpo import evaluations_per_member as gpo_evaluations_per_member
 from bench.runs.suite import load_suite
 
 COSTS = StepCosts(

@@ -115,3 +115,46 @@ def test_the_checks_see_a_wrong_way_import(tmp_path):
 
 
 sources_cache = sources()
+
+
+def family_name_switches(path: Path) -> list[int]:
+    """Lines where ``path`` compares a run's family (``x.family``, ``x.family.name`` or a name
+    ``family``) with a string: a switch on the family's name."""
+
+    def names_family(node: ast.AST) -> bool:
+        if isinstance(node, ast.Attribute) and node.attr == "name":
+            node = node.value
+        return (isinstance(node, ast.Attribute) and node.attr == "family") or (
+            isinstance(node, ast.Name) and node.id == "family"
+        )
+
+    def literal(node: ast.AST) -> bool:
+        items = node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else [node]
+        return any(isinstance(i, ast.Constant) and isinstance(i.value, str) for i in items)
+
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(map(names_family, sides)) and any(map(literal, sides)):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_family_registry_knows_family_names():
+    """A run family is one object (``bench.runs.families``); nothing else switches on its name."""
+    registry = ROOT / "bench" / "runs" / "families"
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for top in ("gpo", "bench", "baselines", "figures")
+        for path in sorted((ROOT / top).rglob("*.py"))
+        if registry not in path.parents
+        for line in family_name_switches(path)
+    ]
+    assert not wrong, "switches on a family's name outside bench/runs/families: " + ", ".join(wrong)
+
+
+def test_the_family_check_sees_a_switch(tmp_path):
+    source = tmp_path / "x.py"
+    source.write_text('if spec.family == "gpo":\n    pass\nok = spec.family.name in ("single", "gpo")\n')
+    assert family_name_switches(source) == [1, 3]

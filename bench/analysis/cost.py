@@ -103,73 +103,17 @@ def _shipped_table() -> dict:
     return json.loads(resources.files("bench").joinpath("data", COSTS_FILE).read_text())
 
 
-def _kind(spec: RunSpec) -> str:
-    from gpo.core.a2c import A2CConfig
-
-    config = spec.config
-    if isinstance(config.learner, A2CConfig):
-        return "a2c"
-    if spec.family in ("gpo", "single"):
-        return "population"
-    if config.learner.n_envs > 1:
-        return "joint"
-    return "ppo-kl" if config.learner.objective == "kl_penalty" else "ppo"
-
-
-def _evaluations(budget: int, every: int) -> int:
-    """Evaluations of one policy over ``budget`` steps on the schedule (and one at the end)."""
-    return (budget - 1) // every + 1 if every else 0
-
-
-def gpo_evaluations_per_member(config) -> int:
-    """How often GPO evaluates each member: the schedule's points within phases (a phase's end
-    standing in for a point it follows by less than the interval, as ``gpo.core.trainer`` decides)
-    and every phase's end."""
-    every, size = config.eval_every_steps, config.learner.n_steps * config.learner.n_envs
-    count = config.rounds
-    if config.mutation_steps(0) > 10_000 * size:  # beyond any real run: the schedule's points, counted
-        return count + (config.mutation_steps_per_policy // every if every else 0)
-    for k in range(config.rounds):
-        offset = k * (config.mutation_steps(0) + config.crossover_steps_per_child)
-        total = config.mutation_steps(k)
-        ends = list(range(size, total, size))  # iteration ends before the phase's last one
-        for before, now in zip([0, *ends], ends):
-            point = (offset + now) // every * every if every else 0
-            crossed = every and (offset + now) // every > (offset + before) // every
-            count += bool(crossed and offset + total >= point + every)
-    return count
-
-
 def run_seconds(spec: RunSpec, costs: StepCosts) -> dict[str, float]:
-    """Estimated core-seconds of one run, by part (``training``, ``crossover``, ``evaluation``)."""
+    """Estimated core-seconds of one run, by part (``training``, ``crossover``, ``evaluation``),
+    from what its family says it does (``Family.cost_parts``)."""
     config = spec.config
     task = costs.nearest(config.env_id)
     episode = gym.spec(config.env_id).max_episode_steps or 1000
-    per_eval = config.eval_episodes * episode
-    kind = _kind(spec)
-    if spec.family == "gpo":
-        m, crossover_steps = config.population, config.crossover_steps_per_child
-        crossovers = (config.rounds - 1) * m
-        mutation = m * config.mutation_steps_per_policy
-        # every member on the schedule and at phase ends, every child once after its crossover
-        evaluations = m * gpo_evaluations_per_member(config)
-        evaluations += crossovers if config.crossover is not None else 0
-        return {
-            "training": mutation * costs.train[kind][task],
-            "crossover": crossovers * crossover_steps * costs.crossover[task],
-            "evaluation": evaluations * per_eval * costs.evaluation[task],
-        }
-    if spec.family == "single":
-        m = config.population
-        evaluations = m * _evaluations(config.steps_per_policy, config.eval_every_steps)
-        steps = m * config.steps_per_policy
-    else:
-        evaluations = _evaluations(config.total_steps, config.eval_every_steps)
-        steps = config.total_steps
+    parts = spec.family.cost_parts(config)
     return {
-        "training": steps * costs.train[kind][task],
-        "crossover": 0.0,
-        "evaluation": evaluations * per_eval * costs.evaluation[task],
+        "training": parts.training_steps * costs.train[parts.kind][task],
+        "crossover": parts.crossover_steps * costs.crossover[task],
+        "evaluation": parts.evaluations * config.eval_episodes * episode * costs.evaluation[task],
     }
 
 
@@ -202,7 +146,7 @@ def size_error(spec: RunSpec, costs: StepCosts | None = None) -> str | None:
     machine's memory holds at ``MEMBER_BYTES`` each, or more than ``MAX_RUN_CORE_HOURS`` a run.
     Cheap for any size: the training steps are priced first, and evaluation only when they pass."""
     config = spec.config
-    members = config.population if spec.family in ("gpo", "single") else config.learner.n_envs
+    members = spec.family.held_members(config)
     memory = machine_memory()
     if members * MEMBER_BYTES > memory:
         return (
@@ -210,7 +154,7 @@ def size_error(spec: RunSpec, costs: StepCosts | None = None) -> str | None:
             f"({MEMBER_BYTES // 2**20} MiB each), more than this machine's {memory / 2**30:.0f} GiB"
         )
     costs = costs or StepCosts.shipped()
-    kind, task = _kind(spec), costs.nearest(config.env_id)
+    kind, task = spec.family.cost_parts(config).kind, costs.nearest(config.env_id)
     steps = spec.env_steps
     hours = steps * costs.train[kind][task] / 3600
     if hours <= MAX_RUN_CORE_HOURS:

@@ -1,4 +1,5 @@
-"""The algorithms a run can name, as data: each name is a family and the configuration it runs.
+"""The algorithms a run can name, as data: each name is a family (``bench.runs.families``), the
+learner its policies train with and the family's own switches.
 
 Budgets are per policy, as in the paper: GPO, Single and Joint with population m all consume
 m × ``steps_per_policy`` env steps; ``ppo``, ``ppo-kl`` and ``a2c`` are one plain policy.
@@ -9,112 +10,72 @@ from __future__ import annotations
 
 import functools
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from baselines.single import SingleConfig, joint_config
 from bench.envs import env_kwargs_for
+from bench.runs.families import GPO, JOINT, PLAIN, SINGLE, Family, Request
 from bench.runs.quiet import quiet_stderr
 from gpo.core.a2c import A2CConfig
 from gpo.core.policy import PolicyConfig
 from gpo.core.ppo import PPOConfig
-from gpo.core.trainer import TrainConfig
 from gpo.crossover import CrossoverConfig
 from gpo.data_sharing import DataSharingConfig
-from gpo.gpo import GPOConfig
 from gpo.selection import SelectionConfig
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """What one run is: its family (``plain``, ``gpo``, ``single``) and its configuration."""
+    """What one run is: its family (``bench.runs.families``) and its configuration."""
 
-    family: str
+    family: Family
     config: Any
 
     @property
     def env_steps(self) -> int:
         """Training env steps the run consumes (m × per-policy budget for populations)."""
-        if self.family == "single":
-            return self.config.population * self.config.steps_per_policy
-        return self.config.total_steps
+        return self.family.env_steps(self.config)
 
 
-def _gpo(learner, **fields):
-    def build(env_id, steps, seed, population, workers, rounds, env_kwargs, evaluation, policy):
-        return RunSpec(
-            "gpo",
-            GPOConfig(
-                env_id,
-                steps,
-                population=population,
-                rounds=rounds,
-                seed=seed,
-                learner=learner(),
-                policy=policy,
-                workers=workers,
-                env_kwargs=env_kwargs,
-                **evaluation,
-                **fields,
-            ),
-        )
+@dataclass(frozen=True)
+class Algorithm:
+    """What an algorithm's name means: a family, the learner its policies train with, and the
+    family's own switches (``GPOConfig`` fields for GPO's ablations)."""
 
-    build.uses = ("population", "rounds")  # the suite fields (besides the budget) it reads
-    return build
+    family: Family
+    learner: Callable[[], Any]
+    fields: dict = field(default_factory=dict)
 
 
-def _single(learner, joint: bool = False):
-    def build(env_id, steps, seed, population, workers, rounds, env_kwargs, evaluation, policy):
-        config = SingleConfig(
-            env_id,
-            steps,
-            population=population,
-            seed=seed,
-            learner=learner(),
-            policy=policy,
-            workers=workers,
-            env_kwargs=env_kwargs,
-            **evaluation,
-        )
-        return RunSpec("plain", joint_config(config)) if joint else RunSpec("single", config)
-
-    build.uses = ("population",)  # the suite fields (besides the budget) it reads
-    return build
-
-
-def _plain(learner):
-    def build(env_id, steps, seed, population, workers, rounds, env_kwargs, evaluation, policy):
-        config = TrainConfig(
-            env_id, steps, seed=seed, learner=learner(), policy=policy, env_kwargs=env_kwargs, **evaluation
-        )
-        return RunSpec("plain", config)
-
-    build.uses = ()  # the suite fields (besides the budget) it reads
-    return build
-
-
-BUILDERS = {
-    "gpo": _gpo(PPOConfig.kl_penalty),
-    "gpo-a2c": _gpo(A2CConfig),
-    "gpo-no-crossover": _gpo(PPOConfig.kl_penalty, crossover=None),
-    "gpo-param-crossover": _gpo(PPOConfig.kl_penalty, crossover=CrossoverConfig(kind="parameter")),
-    "gpo-performance-selection": _gpo(PPOConfig.kl_penalty, selection=SelectionConfig(beta_init=0.0)),
-    "gpo-data-sharing": _gpo(PPOConfig.kl_penalty, data_sharing=DataSharingConfig(enabled=True)),
-    "single": _single(PPOConfig.kl_penalty),
-    "single-a2c": _single(A2CConfig),
-    "joint": _single(PPOConfig.kl_penalty, joint=True),
-    "joint-a2c": _single(A2CConfig, joint=True),
-    "ppo": _plain(PPOConfig),
-    "ppo-kl": _plain(PPOConfig.kl_penalty),
-    "a2c": _plain(A2CConfig),
+ALGORITHM_TABLE = {
+    "gpo": Algorithm(GPO, PPOConfig.kl_penalty),
+    "gpo-a2c": Algorithm(GPO, A2CConfig),
+    "gpo-no-crossover": Algorithm(GPO, PPOConfig.kl_penalty, {"crossover": None}),
+    "gpo-param-crossover": Algorithm(
+        GPO, PPOConfig.kl_penalty, {"crossover": CrossoverConfig(kind="parameter")}
+    ),
+    "gpo-performance-selection": Algorithm(
+        GPO, PPOConfig.kl_penalty, {"selection": SelectionConfig(beta_init=0.0)}
+    ),
+    "gpo-data-sharing": Algorithm(
+        GPO, PPOConfig.kl_penalty, {"data_sharing": DataSharingConfig(enabled=True)}
+    ),
+    "single": Algorithm(SINGLE, PPOConfig.kl_penalty),
+    "single-a2c": Algorithm(SINGLE, A2CConfig),
+    "joint": Algorithm(JOINT, PPOConfig.kl_penalty),
+    "joint-a2c": Algorithm(JOINT, A2CConfig),
+    "ppo": Algorithm(PLAIN, PPOConfig),
+    "ppo-kl": Algorithm(PLAIN, PPOConfig.kl_penalty),
+    "a2c": Algorithm(PLAIN, A2CConfig),
 }
-ALGORITHMS = tuple(BUILDERS)
+ALGORITHMS = tuple(ALGORITHM_TABLE)
 
 
 def uses(algo: str) -> tuple[str, ...]:
     """Which of ``population`` and ``rounds`` an algorithm reads: GPO both, Single and Joint the
     population, one plain policy (``ppo``, ``ppo-kl``, ``a2c``) neither."""
-    return BUILDERS[algo].uses
+    return ALGORITHM_TABLE[algo].family.uses
 
 
 # The evaluation schedule of every run: 5 deterministic episodes after each 20,480 per-policy env
@@ -175,15 +136,26 @@ def build_run(
     ``eval_every_steps`` per-policy env steps (``gpo.core.trainer.TrainConfig``). ``training_dtype``
     is the precision of every learner's passes (``gpo.core.policy.PolicyConfig``).
     """
-    if algo not in BUILDERS:
+    if algo not in ALGORITHM_TABLE:
         raise ValueError(f"unknown algorithm {algo!r}; accepted: {', '.join(ALGORITHMS)}")
     problem = task_error(env_id)
     if problem is not None:
         raise ValueError(problem)
     if env_kwargs is None:
         env_kwargs = env_kwargs_for(env_id, seed)
-    evaluation = {"eval_every_steps": eval_every_steps, "eval_episodes": eval_episodes}
-    policy = PolicyConfig(training_dtype=training_dtype)
-    return BUILDERS[algo](
-        env_id, steps_per_policy, seed, population, workers, rounds, env_kwargs, evaluation, policy
+    algorithm = ALGORITHM_TABLE[algo]
+    request = Request(
+        env_id,
+        steps_per_policy,
+        seed,
+        population,
+        rounds,
+        env_kwargs,
+        eval_every_steps,
+        eval_episodes,
+        PolicyConfig(training_dtype=training_dtype),
+        algorithm.learner,
+        algorithm.fields,
+        workers,
     )
+    return RunSpec(algorithm.family, algorithm.family.configure(request))

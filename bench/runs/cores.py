@@ -35,9 +35,10 @@ def slurm_cpus() -> int | None:
 
 
 def members_of(run) -> int:
-    """How many policies of ``run`` can train in parallel: GPO's and Single's population, else 1."""
-    family = run.spec().family
-    return run.population if family in ("gpo", "single") else 1
+    """How many policies of ``run`` can train in parallel (its family says: GPO's and Single's
+    population, else 1)."""
+    spec = run.spec()
+    return spec.family.parallel_members(spec.config)
 
 
 def member_workers(run, cores: int) -> int:

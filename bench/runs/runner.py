@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from baselines.single import run_single as run_single_baseline
-from bench.artifacts.policies import POLICIES_FILE, policies_payload, save_policies
+from bench.artifacts.policies import POLICIES_FILE, save_policies
 from bench.runs.algorithms import RunSpec, build_run
 from bench.runs.checkpoint import TorchCheckpointer
 from bench.runs.lease import claim, live_owner
@@ -42,9 +41,6 @@ from bench.runs.results import (
 )
 from gpo.core import kernels
 from gpo.core.progress import reporting
-from gpo.core.seeding import derive_seed
-from gpo.core.trainer import EVAL_SEED_OFFSET, train_policy
-from gpo.gpo import GPO
 
 
 def now() -> str:
@@ -55,61 +51,8 @@ def execute(
     spec: RunSpec, checkpointer: TorchCheckpointer | None = None, algo: str = ""
 ) -> tuple[dict[str, pd.DataFrame], dict]:
     """Run ``spec`` to its budget (resuming from ``checkpointer``): its tables, by file name, and
-    its final policies (``bench.artifacts.policies``)."""
-    config = spec.config
-    if spec.family == "plain":
-        curve, state = train_policy(config, checkpointer)
-        final = pd.DataFrame(curve)["eval_return"].dropna()
-        policies = policies_payload(
-            algo,
-            config.env_id,
-            config.env_kwargs,
-            config.policy,
-            [state],
-            [config.seed + EVAL_SEED_OFFSET],
-            [float(final.iloc[-1]) if len(final) else None],
-            config.eval_episodes,
-        )
-        return {CURVE_FILE: pd.DataFrame(curve)}, policies
-    if spec.family == "single":
-        result = run_single_baseline(config, checkpointer)
-        member_curves = pd.concat(
-            [pd.DataFrame(rows).assign(member=i) for i, rows in enumerate(result.member_curves)]
-        )
-        policies = policies_payload(
-            algo,
-            config.env_id,
-            config.env_kwargs,
-            config.policy,
-            result.policies,
-            [config.member_config(slot).seed + EVAL_SEED_OFFSET for slot in range(config.population)],
-            [m["eval_return"] for m in result.final_members],
-            config.eval_episodes,
-        )
-        tables = {
-            CURVE_FILE: pd.DataFrame(result.curve),
-            "members.parquet": pd.DataFrame(result.final_members),
-            "member_curves.parquet": member_curves,
-        }
-        return tables, policies
-    run = GPO(config).run(checkpointer)
-    policies = policies_payload(
-        algo,
-        config.env_id,
-        config.env_kwargs,
-        config.policy,
-        [state["agent"] for state in run.members],
-        [derive_seed(config.seed, "evaluation")] * len(run.members),
-        [m["eval_return"] for m in run.final_members],
-        config.eval_episodes,
-    )
-    tables = {
-        CURVE_FILE: pd.DataFrame(run.curve),
-        "rounds.parquet": pd.DataFrame(run.rounds),
-        "crossovers.parquet": pd.DataFrame(run.crossovers),
-        "members.parquet": pd.DataFrame(run.final_members),
-    }
-    return tables, policies
+    its final policies (``bench.artifacts.policies``); its family executes it."""
+    return spec.family.execute(spec.config, checkpointer, algo)
 
 
 def run_one(
@@ -154,7 +97,7 @@ def run_one(
         "env": env_id,
         "seed": seed,
         "steps_per_policy": steps,
-        "family": spec.family,
+        "family": spec.family.name,
         "config": dataclasses.asdict(spec.config),
         "versions": package_versions(),
         "git_commit": git_commit(),
