@@ -9,10 +9,13 @@ when it is negative (early HalfCheetah), where a plain ratio would flip.
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from figures.curves import panel_grid
 from figures.style import asked_text, colour, dots_and_means, seeds_note, task_name
 
 KIND_NAMES = {"state": "state space", "parameter": "parameter space"}
@@ -69,8 +72,8 @@ def crossover_rounds(table: pd.DataFrame, seeds_asked: int | dict[str, int], tit
     crossover kind. Below 0 on the solid line, crossover lost part of what the better parent had
     already learned."""
     envs = list(dict.fromkeys(table.env))
-    fig, axes = plt.subplots(1, len(envs), figsize=(4.6 * len(envs), 4.0), squeeze=False)
-    for ax, env in zip(axes[0], envs):
+    fig, axes = panel_grid(len(envs), width=5.2, height=4.0)  # three a row, readable at README's width
+    for ax, env in zip(axes, envs):
         for (algo, kind), rows in table[table.env == env].groupby(["algo", "kind"], sort=False):
             name = f"{KIND_NAMES[kind]} ({algo})"
             for gap, style in (("gap_better", "-"), ("gap_mean", "--")):
@@ -81,21 +84,25 @@ def crossover_rounds(table: pd.DataFrame, seeds_asked: int | dict[str, int], tit
                     color=colour(algo),
                     ls=style,
                     marker="o",
-                    ms=3,
+                    ms=4,
                     capsize=2,
                     label=f"{name}: child − {'better' if gap == 'gap_better' else 'mean'} parent",
                 )
         ax.axhline(0.0, color="black", lw=1)
-        ax.set_title(task_name(env))
-        ax.set_xlabel("round")
-    axes[0][0].set_ylabel("child's return − parent's return")
-    axes[0][0].legend(frameon=False, fontsize=7)
+        ax.set_title(task_name(env), fontsize=12)
+        ax.set_xlabel("round", fontsize=11)
+        ax.tick_params(labelsize=10)
+    for ax in axes[:: min(len(axes), 3)]:  # the first panel of each row
+        ax.set_ylabel("child's return − parent's return", fontsize=11)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, fontsize=10)
     runs = table.groupby(["env", "algo"], sort=False)["runs"].max()
     fig.suptitle(
         f"{title}\nchildren right after crossover against their parents, by round: mean ± SE over runs\n"
         f"runs (of {asked_text(seeds_asked)}): "
         + "; ".join(f"{task_name(e)} {a} {n}" for (e, a), n in runs.items()),
-        fontsize=9,
+        fontsize=11,
     )
-    fig.tight_layout()
+    rows_of_panels = math.ceil(len(axes) / 3)
+    fig.tight_layout(rect=(0, 0.1 / rows_of_panels, 1, 1))  # room for the legend below
     return fig

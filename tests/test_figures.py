@@ -3,6 +3,7 @@ legend entries and titles (matplotlib's objects are inspected, not pixels)."""
 
 import matplotlib as mpl
 import numpy as np
+import pandas as pd
 import pytest
 from synthetic_study import BASE, level, write_study
 
@@ -268,3 +269,36 @@ def test_the_same_tables_give_the_same_figure_files_byte_for_byte(study, tmp_pat
         written.append({p.name: p.read_bytes() for p in paths})
     assert written[0].keys() == written[1].keys() and len(written[0]) >= 14
     assert [name for name in written[0] if written[0][name] != written[1][name]] == []
+
+
+def test_the_paper_figure_shows_every_task_and_names_long_and_unbounded_intervals():
+    from figures.paper import paper_vs_ours
+
+    inf = np.inf
+    table = pd.DataFrame(
+        {
+            "task": ["A", "B", "C"],
+            "metric": "eval",
+            "learner": "ppo",
+            "gpo_over_single": [0.9, 4.8, 0.5],
+            "gpo_over_single_ci_low": [0.8, -0.9, -inf],  # B: a wide interval; C: unbounded
+            "gpo_over_single_ci_high": [1.0, 12.6, inf],
+            "paper_gpo_over_single": [2.7, 3.4, 1.9],
+            "gpo_over_joint": [0.8, 0.02, 1.3],
+            "gpo_over_joint_ci_low": [0.76, -0.01, 0.8],
+            "gpo_over_joint_ci_high": [0.88, 0.05, 3.3],
+            "paper_gpo_over_joint": [1.8, 1.1, 1.0],
+        }
+    )
+    fig = paper_vs_ours(table, "eval")
+    single = fig.axes[0]
+    low, high = single.get_ylim()
+    assert high < 12.6 and low > -0.9 and high > 4.8  # sized to the ratios, not B's interval
+    assert {"12.6", "-0.9"} <= {t.get_text() for t in single.texts}  # the clipped ends, written
+    assert legend_labels(fig) == [
+        "paper",
+        "ours (95% Fieller interval)",
+        "interval past the axis (its end written)",
+        "interval unbounded: any ratio",
+    ]
+    mpl.pyplot.close("all")
