@@ -215,9 +215,10 @@ def run(
     env: list[str] = typer.Option(None, help="only these environments of the suite"),
     seeds: int = typer.Option(None, help="seeds 0..N-1 instead of the suite's"),
     steps: int = typer.Option(None, help="per-policy budget instead of the suite's"),
-    workers: int = typer.Option(
+    runs_at_once: int = typer.Option(
         None, help="runs executing at once on this machine (default: the cores this process may use)"
     ),
+    workers: int = typer.Option(None, hidden=True, help="the old name of --runs-at-once"),
     dry_run: bool = typer.Option(False, "--dry-run", help="list what would run, run nothing"),
     force: bool = typer.Option(False, "--force", help="run finished runs again"),
     partition: str = typer.Option(None, help="SLURM partition (default: the cluster's)"),
@@ -243,8 +244,14 @@ def run(
         raise BadInput(f"--executor: unknown {executor!r}; accepted: {', '.join(EXECUTORS)}")
     every = progress_interval(progress_seconds)
     check_tensorboard(tensorboard)
+    if workers is not None:  # `train --workers` is member processes; here it always meant runs at once
+        if runs_at_once is not None:
+            raise BadInput("--workers is the old name of --runs-at-once: give one of them")
+        typer.echo("note: `run --workers` is now `--runs-at-once` (runs executing at once)", err=True)
+        runs_at_once = workers
+    workers = runs_at_once
     for flag, value in (
-        ("--workers", 1 if workers is None else workers),
+        ("--runs-at-once", 1 if workers is None else workers),
         ("--time-min", time_min),
         ("--cpus-per-task", cpus_per_task),
         ("--array-parallelism", array_parallelism),

@@ -176,3 +176,16 @@ def test_every_gpo_bench_variable_is_validated_in_one_line_naming_it(tmp_path, n
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert lines[0].startswith(f"gpo-bench: error: {name}") and accepts in lines[0]
     assert not out.exists()
+
+
+def test_run_refuses_both_names_of_runs_at_once():
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "run", "--suite", "smoke", "--dry-run", "--workers", "1",
+         "--runs-at-once", "2"],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1] == (
+        "gpo-bench: error: --workers is the old name of --runs-at-once: give one of them"
+    )

@@ -118,7 +118,7 @@ def test_the_dry_run_gives_the_wall_time_of_the_layout_it_would_use(tmp_path):
         4.0
     )
     assert speedup(1) == 1.0 and speedup(8) > speedup(2) > 1.0
-    local = dry_run("--suite", "lite", "--workers", "2", cache=tmp_path)
+    local = dry_run("--suite", "lite", "--runs-at-once", "2", cache=tmp_path)
     assert "wall time about" in local.stdout and "2 runs at once" in local.stdout
     slurm = dry_run("--suite", "paper-budget", "--executor", "slurm", "--cpus-per-task", "8", cache=tmp_path)
     if slurm.returncode == 0:  # where sbatch exists: array tasks of 8 CPUs, runs on 8 workers

@@ -57,7 +57,7 @@ def finished(tmp_path_factory):
     """A finished two-run study, copied fresh for each test that damages it."""
     base = tmp_path_factory.mktemp("finished")
     suite, results = tiny_suite(base)
-    done = gpo_bench("run", "--suite", suite, "--results", str(results), "--workers", "2")
+    done = gpo_bench("run", "--suite", suite, "--results", str(results), "--runs-at-once", "2")
     assert done.returncode == 0, done.stderr
     return base
 
@@ -148,7 +148,7 @@ def test_two_concurrent_runs_train_every_run_exactly_once(tmp_path):
     command = [sys.executable, "-m", "bench.cli", "run", "--suite", suite, "--results", str(results)]
     launchers = [
         subprocess.Popen(
-            [*command, "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [*command, "--runs-at-once", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         for _ in range(2)
     ]
@@ -201,7 +201,7 @@ def two_at_a_time(suite: str, results: Path) -> list[str]:
         suite,
         "--results",
         str(results),
-        "--workers",
+        "--runs-at-once",
         "2",
     ]
 
@@ -250,7 +250,7 @@ def test_ctrl_c_stops_the_local_runs_without_a_traceback_and_they_resume(tmp_pat
     logs = "".join(p.read_text() for p in (results / "tiny" / "_logs").glob("*/*.err"))
     assert "KeyboardInterrupt" not in logs
 
-    again = gpo_bench("run", "--suite", suite, "--results", str(results), "--workers", "2", env=env)
+    again = gpo_bench("run", "--suite", suite, "--results", str(results), "--runs-at-once", "2", env=env)
     assert again.returncode == 0 and "2 done now" in again.stdout, again.stderr
     for seed in (0, 1):
         record = json.loads((folder(results, seed) / "run.json").read_text())

@@ -99,8 +99,9 @@ def test_dry_run_lists_and_runs_nothing(tmp_path):
 
 @pytest.mark.slow
 def test_smoke_suite_runs_locally_once_and_a_second_run_launches_nothing(tmp_path):
-    first = gpo_bench("run", "--suite", "smoke", "--results", str(tmp_path), "--workers", "2")
+    first = gpo_bench("run", "--suite", "smoke", "--results", str(tmp_path), "--workers", "2")  # the old name
     assert first.returncode == 0, first.stderr
+    assert "note: `run --workers` is now `--runs-at-once` (runs executing at once)" in first.stderr
     assert "4 done now, 0 done before, 0 failed" in first.stdout
     for run in load_suite("smoke").runs():
         record = json.loads((run.folder(tmp_path) / "run.json").read_text())
