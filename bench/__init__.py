@@ -1,8 +1,9 @@
 """The harness around ``gpo``: the ``gpo-bench`` CLI (``bench.cli``) over three layers, each
 importing only those below it:
 
-- ``bench.analysis``: a study's tables, statistics, cost model and figures (over ``figures/``);
-- ``bench.runs``: suites, the algorithm registry, launching, the runner, leases, checkpoints,
+- ``bench.analysis``: a study's finished results: tables, statistics and figures (over ``figures/``);
+- ``bench.runs``: suites, run families, the algorithm registry, planning (pricing, admission,
+  calibration: ``planning``), launching, the runner, leases, checkpoints,
   progress and the run folder's record;
 - ``bench.artifacts``: files a run leaves besides its record (atomic writes, saved policies,
   video).

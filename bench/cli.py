@@ -128,8 +128,8 @@ def train(
     if training_dtype not in TRAINING_DTYPES:
         raise BadInput(f"--training-dtype: expected {' or '.join(TRAINING_DTYPES)}, got {training_dtype!r}")
     known_env(env)
-    from bench.analysis.cost import size_error
     from bench.runs.algorithms import build_run
+    from bench.runs.planning import size_error
 
     options = {"population": population, "workers": workers, "rounds": rounds}
     options |= {"eval_every_steps": eval_every_steps, "eval_episodes": eval_episodes}
@@ -263,12 +263,12 @@ def run(
     if executor == "slurm" and shutil.which("sbatch") is None:
         raise BadInput("--executor slurm: no SLURM here (sbatch not found); accepted here: local, debug")
     if executor == "slurm":
-        from bench.analysis.cost import time_limit_error
+        from bench.runs.planning import time_limit_error
 
         if error := time_limit_error(time_min):
             raise BadInput(error)
     chosen = selected_suite(suite, algo, env, seeds, steps)
-    from bench.analysis.cost import suite_size_error
+    from bench.runs.planning import suite_size_error
 
     too_large = suite_size_error(chosen.configurations())
     if too_large is not None:
@@ -293,7 +293,7 @@ def run(
             typer.echo(f"would run  {r.name}{note}")
         for r, holder in chosen_plan.owned:
             typer.echo(f"owned      {r.name}  (another launcher runs it: {holder.describe()})")
-        from bench.analysis.cost import StepCosts, core_hours
+        from bench.runs.planning import StepCosts, core_hours
 
         costs, which = StepCosts.for_this_machine()
         hours, borrowed = core_hours([r.spec() for r in todo], costs)
@@ -367,8 +367,8 @@ def labelled(state: str, name: str) -> str:
 
 def layout_line(todo, costs, executor: str, workers: int | None, cpus: int, parallel: int) -> str:
     """The wall time ``todo`` would take as ``run`` would lay it out (bench.runs.cores)."""
-    from bench.analysis.cost import run_seconds, wall_hours
     from bench.runs.cores import local_share, member_workers, usable_cores
+    from bench.runs.planning import run_seconds, wall_hours
 
     seconds = [sum(run_seconds(r.spec(), costs).values()) for r in todo]
     if executor == "slurm":
@@ -391,7 +391,7 @@ def requeues_for(todo, time_min: int, asked: int | None) -> int:
     """The requeues a SLURM launch allows: ``asked``, or twice what its longest run needs at
     ``time_min`` by the cost model (at least submitit's 3). Warns, before anything is submitted,
     when ``asked`` is fewer than a run needs."""
-    from bench.analysis.cost import StepCosts, attempts_needed
+    from bench.runs.planning import StepCosts, attempts_needed
 
     costs, _ = StepCosts.for_this_machine()
     needs = {r.name: attempts_needed(r.spec(), time_min, costs) for r in todo}
@@ -786,9 +786,9 @@ def calibrate(
 ) -> None:
     """Fit --dry-run's step costs to this machine: one task's costs measured kind by kind (about
     10 s, on one core of an otherwise idle machine), cached per host and CPU."""
-    from bench.analysis.cost import calibration_path
     from bench.artifacts.files import write_json
     from bench.perf.costs import calibrate as measure
+    from bench.runs.planning import calibration_path
 
     if steps < 2048:
         raise BadInput(f"--steps must be >= 2048 (one learner iteration), got {steps}")

@@ -203,8 +203,8 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys):
 def test_the_ledger_lists_each_finished_runs_commit_and_core_seconds_against_the_estimate(tmp_path):
     """run.json's commit, attempt and seconds per finished run, the cost model's estimate beside
     them, and totals in the Markdown; runs without those fields (older runs) stay empty."""
-    from bench.analysis.cost import StepCosts, run_seconds
     from bench.analysis.ledger import ledger_markdown
+    from bench.runs.planning import StepCosts, run_seconds
 
     path, suite, results = write_study(tmp_path)
     timed = {("gpo", "Hopper-v5", 0): 120.0, ("joint", "Walker2d-v5", 2): 300.0}

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from bench.analysis.cost import StepCosts, core_hours, run_seconds
 from bench.runs.algorithms import build_run
 from bench.runs.families.gpo import evaluations_per_member as gpo_evaluations_per_member
+from bench.runs.planning import StepCosts, core_hours, run_seconds
 from bench.runs.suite import load_suite
 
 COSTS = StepCosts(
@@ -111,7 +111,7 @@ def test_a_calibration_scales_the_table_and_the_dry_run_says_it_used_it(tmp_path
 
 
 def test_the_dry_run_gives_the_wall_time_of_the_layout_it_would_use(tmp_path):
-    from bench.analysis.cost import speedup, wall_hours
+    from bench.runs.planning import speedup, wall_hours
 
     # two slots, runs of 3, 2, 2 and 1 hours on one worker each: 3 h on one, 2 + 1 h and 2 h
     assert wall_hours([3 * 3600.0, 2 * 3600.0, 2 * 3600.0, 3600.0], 2, 2, lambda i, s, n: 1) == pytest.approx(
@@ -130,8 +130,8 @@ def test_measuring_one_tasks_step_costs_merges_it_into_the_table_and_keeps_the_o
     import shutil
     from pathlib import Path
 
-    from bench.analysis.cost import KINDS
     from bench.perf import costs as perf_costs
+    from bench.runs.planning import KINDS
 
     table = tmp_path / "step-costs.json"
     shutil.copy(Path(__file__).resolve().parent.parent / "bench" / "data" / "step-costs.json", table)

@@ -1,5 +1,5 @@
 """A study's ledger: for every finished run, the commit it ran from, its attempts, its start and
-end, its core-seconds, and what ``gpo-bench run --dry-run`` prices it at (``bench.analysis.cost``).
+end, its core-seconds, and what ``gpo-bench run --dry-run`` prices it at (``bench.runs.planning``).
 
 It is the bookkeeping a study's report quotes: which code made the numbers (a study pinned to one
 commit shows one), and what the study cost against its estimate. Core-seconds are the finished
@@ -15,8 +15,8 @@ import math
 
 import pandas as pd
 
-from bench.analysis.cost import StepCosts, run_seconds
 from bench.analysis.study import Study
+from bench.runs.planning import StepCosts, run_seconds
 from bench.runs.results import CorruptRun, read_run
 
 COLUMNS = [

@@ -55,7 +55,7 @@
     python -m bench.perf costs [--env TASK ...] [--out bench/data/step-costs.json]
         core-seconds per env step of each kind of training (GPO's population in lockstep, Joint,
         plain PPO-KL, clipped PPO, A2C), of GPO's crossover and of evaluation, on every task of
-        the shipped suites: the table ``gpo-bench run --dry-run`` prices runs with (bench.analysis.cost).
+        the shipped suites: the table ``gpo-bench run --dry-run`` prices runs with (bench.runs.planning).
 
 stable-baselines3 is a dev dependency used only here, never by the package.
 

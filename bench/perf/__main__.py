@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=OVERHEAD_ROUNDS)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--repeats", type=int, default=2)
-    p = sub.add_parser("costs", help="core-seconds per env step of each kind, per task (bench.analysis.cost)")
+    p = sub.add_parser("costs", help="core-seconds per env step of each kind, per task (bench.runs.planning)")
     p.add_argument("--env", action="append", help="a task (repeatable); default: every suite's tasks")
     p.add_argument("--steps", type=int, default=8192, help="steps per member measured")
     p.add_argument("--out", default="bench/data/step-costs.json")

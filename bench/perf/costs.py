@@ -1,5 +1,5 @@
 """``costs`` and ``joint-scaling``: core-seconds per env step of each kind of training, the table
-``gpo-bench run --dry-run`` prices runs with (``bench/data/step-costs.json``, ``bench.analysis.cost``)."""
+``gpo-bench run --dry-run`` prices runs with (``bench/data/step-costs.json``, ``bench.runs.planning``)."""
 
 from __future__ import annotations
 
@@ -97,8 +97,8 @@ def costs(args: argparse.Namespace) -> dict:
     the tasks of one call). ``by_task`` says when, where and at which commit each row was
     measured; the top-level fields describe the latest call."""
     limit_threads()
-    from bench.analysis.cost import KINDS
     from bench.envs import env_kwargs_for  # noqa: F401  (registers the Hilly tasks)
+    from bench.runs.planning import KINDS
     from bench.runs.results import cpu_record, git_commit
 
     tasks = args.env or suite_tasks()
@@ -157,10 +157,10 @@ CALIBRATION_TASK = "HalfCheetah-v5"
 
 def calibrate(steps: int = 4096) -> dict:
     """This machine's step costs against the shipped table's, kind by kind, on one task
-    (``CALIBRATION_TASK``, about 10 s): the factors ``bench.analysis.cost`` scales the table by
+    (``CALIBRATION_TASK``, about 10 s): the factors ``bench.runs.planning`` scales the table by
     for every task (``gpo-bench calibrate`` caches them per host and CPU)."""
     limit_threads()
-    from bench.analysis.cost import StepCosts
+    from bench.runs.planning import StepCosts
     from bench.runs.results import cpu_record, git_commit
 
     shipped = StepCosts.shipped()

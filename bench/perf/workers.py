@@ -1,5 +1,5 @@
 """``workers``: one GPO run's wall time with 1 and with W member workers, alternating processes'
-worth of rounds side by side, and the speed-up (``bench.analysis.cost.SECOND_WORKER_GAIN``)."""
+worth of rounds side by side, and the speed-up (``bench.runs.planning.SECOND_WORKER_GAIN``)."""
 
 from __future__ import annotations
 

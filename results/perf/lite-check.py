@@ -1,5 +1,5 @@
 """The lite cost check's summary (results/perf/lite-core-hours.json) from its runs' run.json
-files: each run's core-seconds against `--dry-run`'s estimate (bench.analysis.cost), and, for every run
+files: each run's core-seconds against `--dry-run`'s estimate (bench.runs.planning), and, for every run
 also made from the code before the speed work (cc9480a), its core-seconds then and now.
 
 Usage: python results/perf/lite-check.py ROOT [--commands FILE] [--costs TABLE]
@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from bench.analysis.cost import StepCosts, run_seconds
+from bench.runs.planning import StepCosts, run_seconds
 from bench.runs.results import read_run
 from bench.runs.suite import load_suite
 
@@ -71,7 +71,7 @@ def ratios(table: dict[str, list[float]]) -> dict:
 
 
 out = {
-    "what": "lite's runs of seed 0 measured against --dry-run's estimate (bench.analysis.cost with "
+    "what": "lite's runs of seed 0 measured against --dry-run's estimate (bench.runs.planning with "
     f"{args.costs or 'bench/data/step-costs.json'}); where the same run was also made from cc9480a "
     "(the code before the speed work), at the same time, its core-seconds then and now",
     "commands": args.commands.read_text().splitlines() if args.commands else [],

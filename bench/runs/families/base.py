@@ -42,7 +42,7 @@ class Request:
 
 @dataclass(frozen=True)
 class CostParts:
-    """What a run does, priced by ``bench.analysis.cost``: training env steps of one step-cost
+    """What a run does, priced by ``bench.runs.planning``: training env steps of one step-cost
     kind, crossover env steps, and evaluations (deterministic episodes' batches)."""
 
     kind: str  # a row of the step-cost table: population, joint, ppo-kl, ppo or a2c
