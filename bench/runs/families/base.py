@@ -39,6 +39,21 @@ class Request:
     def evaluation(self) -> dict:
         return {"eval_every_steps": self.eval_every_steps, "eval_episodes": self.eval_episodes}
 
+    def population_fields(self) -> dict:
+        """The fields a population's configuration (``SingleConfig``, ``GPOConfig``) shares, with a
+        fresh learner configuration."""
+        return {
+            "env_id": self.env_id,
+            "steps_per_policy": self.steps_per_policy,
+            "population": self.population,
+            "seed": self.seed,
+            "learner": self.learner(),
+            "policy": self.policy,
+            "workers": self.workers,
+            "env_kwargs": self.env_kwargs,
+            **self.evaluation,
+        }
+
 
 @dataclass(frozen=True)
 class CostParts:

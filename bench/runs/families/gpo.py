@@ -18,19 +18,7 @@ class GPOFamily(Family):
     uses = ("population", "rounds")
 
     def configure(self, request: Request) -> GPOConfig:
-        return GPOConfig(
-            request.env_id,
-            request.steps_per_policy,
-            population=request.population,
-            rounds=request.rounds,
-            seed=request.seed,
-            learner=request.learner(),
-            policy=request.policy,
-            workers=request.workers,
-            env_kwargs=request.env_kwargs,
-            **request.evaluation,
-            **request.fields,
-        )
+        return GPOConfig(**request.population_fields(), rounds=request.rounds, **request.fields)
 
     def execute(self, config: GPOConfig, checkpointer, algo: str):
         run = GPO(config).run(checkpointer)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from baselines.single import SingleConfig, joint_config
+from baselines.single import joint_config
 from bench.artifacts.policies import policies_payload
 from bench.runs.families.base import CostParts, Family, Request, evaluations, learner_kind
+from bench.runs.families.single import Single
 from bench.runs.results import CURVE_FILE
 from gpo.core.trainer import EVAL_SEED_OFFSET, TrainConfig, train_policy
 
@@ -66,16 +67,4 @@ class Joint(Plain):
     uses = ("population",)
 
     def configure(self, request: Request) -> TrainConfig:
-        return joint_config(
-            SingleConfig(
-                request.env_id,
-                request.steps_per_policy,
-                population=request.population,
-                seed=request.seed,
-                learner=request.learner(),
-                policy=request.policy,
-                workers=request.workers,
-                env_kwargs=request.env_kwargs,
-                **request.evaluation,
-            )
-        )
+        return joint_config(Single().configure(request))

@@ -17,17 +17,7 @@ class Single(Family):
     uses = ("population",)
 
     def configure(self, request: Request) -> SingleConfig:
-        return SingleConfig(
-            request.env_id,
-            request.steps_per_policy,
-            population=request.population,
-            seed=request.seed,
-            learner=request.learner(),
-            policy=request.policy,
-            workers=request.workers,
-            env_kwargs=request.env_kwargs,
-            **request.evaluation,
-        )
+        return SingleConfig(**request.population_fields())
 
     def execute(self, config: SingleConfig, checkpointer, algo: str):
         result = run_single(config, checkpointer)
