@@ -29,6 +29,8 @@ What needs no pin:
   variant of them.
 - gymnasium computes with NumPy. SciPy's numerics go through the same pinned OpenBLAS, and they
   serve analysis only.
+- ``OPENBLAS_L2_SIZE``, which some machines here set beside ``OPENBLAS_CORETYPE``: the pinned
+  kernel gives the golden bits with it at 256 KiB, 1 MiB and 32 MiB (2026-12-08).
 
 How. ``import gpo`` calls :func:`pin`, which sets these variables unless NumPy, SciPy or torch is
 already loaded. ``bench`` imports ``gpo`` before anything else, so the ``gpo-bench`` CLI is
