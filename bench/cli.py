@@ -197,11 +197,12 @@ def selected_suite(
     env: list[str] | None = None,
     seeds: int | None = None,
     steps: int | None = None,
+    any_size: bool = False,
 ):
     from bench.runs.suite import SuiteError, load_suite
 
     try:
-        return load_suite(suite).narrowed(algo, env, seeds, steps)
+        return load_suite(suite).narrowed(algo, env, seeds, steps, any_size)
     except SuiteError as error:
         raise BadInput(str(error)) from None
 
@@ -267,12 +268,16 @@ def run(
 
         if error := time_limit_error(time_min):
             raise BadInput(error)
-    chosen = selected_suite(suite, algo, env, seeds, steps)
+    chosen = selected_suite(suite, algo, env, seeds, steps, any_size=dry_run)
     from bench.runs.planning import suite_size_error
 
     too_large = suite_size_error(chosen.configurations())
-    if too_large is not None:
+    if too_large is not None and not dry_run:  # a dry run prices any size, and says so below
         raise BadInput(too_large)
+    from bench.runs.suite import MAX_RUNS
+
+    if dry_run and chosen.size() > MAX_RUNS:
+        return price_by_configuration(chosen, too_large)
     results = results_dir(results)
     runs = chosen.runs()
     other = [] if force else conflicting(runs, results)
@@ -301,6 +306,8 @@ def run(
         typer.echo(f"{len(todo)} to run, {len(kept)} already done; about {hours:.2f} core-hours{priced}")
         if todo:
             typer.echo(layout_line(todo, costs, executor, workers, cpus_per_task, array_parallelism))
+        if too_large:
+            typer.echo(f"a launch would be refused: {too_large}")
         typer.echo(f"priced with {which}")
         return 0
     from bench.runs.progress import LiveDisplay, read_progress
@@ -363,6 +370,24 @@ def run(
 def labelled(state: str, name: str) -> str:
     """A run's name after its state in a column of 8 (``requeued`` fills it: a space still)."""
     return f"{state:<8}{' ' if len(state) >= 8 else ''}{name}"
+
+
+def price_by_configuration(chosen, refusal: str | None) -> int:
+    """``--dry-run`` of a suite larger than one launch plans: its price from each configuration's
+    cost times its seeds (a run's cost never depends on its seed), without listing its runs or
+    looking for finished ones."""
+    from bench.runs.planning import StepCosts, run_seconds
+    from bench.runs.suite import MAX_RUNS
+
+    costs, which = StepCosts.for_this_machine()
+    seconds = sum(sum(run_seconds(r.spec(), costs).values()) * n for r, n in chosen.configurations())
+    typer.echo(
+        f"{chosen.size():,} runs, more than the {MAX_RUNS:,} one launch plans: priced by configuration, "
+        f"finished runs not looked for; about {seconds / 3600:,.2f} core-hours"
+    )
+    typer.echo(f"a launch would be refused: {refusal or f'more than {MAX_RUNS:,} runs'}")
+    typer.echo(f"priced with {which}")
+    return 0
 
 
 def layout_line(todo, costs, executor: str, workers: int | None, cpus: int, parallel: int) -> str:

@@ -247,8 +247,16 @@ def test_a_budget_too_small_for_gpo_names_the_smallest_that_works(tmp_path):
 
 def test_sizes_no_one_means_are_refused_with_the_estimate_before_planning(tmp_path):
     results = tmp_path / "r"
-    many = gpo_bench("run", "--suite", "smoke", "--seeds", "1000000", "--dry-run", "--results", str(results))
+    many = gpo_bench("run", "--suite", "smoke", "--seeds", "1000000", "--results", str(results))
     assert many.returncode == 2 and "has 4,000,000 runs, more than the 10,000" in many.stderr
+    # a dry run answers what it would cost, by configuration, and says a launch would be refused
+    ask = ("run", "--suite", "smoke", "--seeds", "1000000", "--dry-run", "--results", str(results))
+    priced = gpo_bench(*ask)
+    assert priced.returncode == 0, priced.stderr
+    lines = priced.stdout.splitlines()
+    assert lines[0].startswith("4,000,000 runs, more than the 10,000 one launch plans: priced by")
+    assert lines[0].endswith("core-hours") and lines[1] == "a launch would be refused: more than 10,000 runs"
+    assert not (results / "smoke").exists()  # nothing planned, nothing written
     long = gpo_bench("run", "--suite", "smoke", "--steps", str(10**11), "--results", str(results))
     assert long.returncode == 2 and "core-hours" in long.stderr and "a core-year" in long.stderr
     huge = write_suite(

@@ -150,6 +150,7 @@ class Suite:
         envs: list[str] | None = None,
         seeds: int | None = None,
         steps_per_policy: int | None = None,
+        any_size: bool = False,
     ) -> Suite:
         """The suite restricted to some algorithms and envs, or with seeds 0..N-1 and another
         per-policy budget (the CLI's --algo, --env, --seeds and --steps)."""
@@ -172,7 +173,7 @@ class Suite:
             env_seeds=() if seeds is not None else tuple((e, s) for e, s in self.env_seeds if e in kept_envs),
             steps_per_policy=steps_per_policy or self.steps_per_policy,
         )
-        narrowed.validate()
+        narrowed.validate(any_size)
         return narrowed
 
     def size(self) -> int:
@@ -187,10 +188,11 @@ class Suite:
             first[(run.algo, run.population, run.env)] = run
         return [(run, len(self.seeds_for(run.env))) for run in first.values()]
 
-    def validate(self) -> None:
+    def validate(self, any_size: bool = False) -> None:
         """Every run's configuration must construct (budgets against crossovers, ...), and the
-        suite must be of a size one launch can plan (``MAX_RUNS``)."""
-        if self.size() > MAX_RUNS:
+        suite must be of a size one launch can plan (``MAX_RUNS``), unless ``any_size``: a dry run
+        prices any size by configuration, never run by run."""
+        if self.size() > MAX_RUNS and not any_size:
             raise SuiteError(
                 f"suite {self.name!r} has {self.size():,} runs, more than the {MAX_RUNS:,} one launch "
                 "plans (the paper's whole study is 216); narrow it with --algo, --env or --seeds"
