@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import replace
@@ -239,7 +240,7 @@ def run(
 ) -> int:
     """Launch a suite's runs; finished runs are skipped, failed and damaged ones run again, runs
     another live launcher owns are skipped. Ctrl-C stops local runs (they resume next time)."""
-    from bench.runs.launch import Interrupted, SlurmOptions, conflicting, launch, plan
+    from bench.runs.launch import Interrupted, SlurmOptions, conflicting, launch, plan, stop_signals_as_ctrl_c
 
     if executor not in EXECUTORS:
         raise BadInput(f"--executor: unknown {executor!r}; accepted: {', '.join(EXECUTORS)}")
@@ -336,23 +337,25 @@ def run(
     if executor == "slurm" and todo:
         slurm = replace(slurm, max_requeues=requeues_for(todo, time_min, max_requeues))
     try:
-        report = launch(runs, results, executor, workers, force, progress, slurm, cancel, poll)
+        with stop_signals_as_ctrl_c():  # SIGTERM and SIGHUP stop the runs as Ctrl-C does
+            report = launch(runs, results, executor, workers, force, progress, slurm, cancel, poll)
     except Interrupted as stop:
         display.close()  # the bars end before the one-line message, never around it
+        by = "" if stop.signum == signal.SIGINT else f" by {signal.Signals(stop.signum).name}"
         if stop.left_running:
             typer.echo(
-                f"interrupted: {len(stop.left_running)} SLURM jobs keep running (--cancel cancels them); "
-                "`gpo-bench status` follows them",
+                f"interrupted{by}: {len(stop.left_running)} SLURM jobs keep running (--cancel cancels "
+                "them); `gpo-bench status` follows them",
                 err=True,
             )
         else:
             names = ", ".join(r.name for r in stop.stopped) or "none"
             typer.echo(
-                f"interrupted: stopped {len(stop.stopped)} runs ({names}); "
+                f"interrupted{by}: stopped {len(stop.stopped)} runs ({names}); "
                 "the next `gpo-bench run` resumes them from their checkpoints",
                 err=True,
             )
-        return 130
+        return 128 + stop.signum  # 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP
     finally:
         display.close()
     owned = f", {len(report.owned)} owned by another launcher" if report.owned else ""

@@ -258,6 +258,43 @@ def test_ctrl_c_stops_the_local_runs_without_a_traceback_and_they_resume(tmp_pat
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "signum,whom,code",
+    [
+        (signal.SIGTERM, "launcher", 143),  # kill, timeout: the launcher's process alone
+        (signal.SIGHUP, "group", 129),  # a closed terminal or ssh connection: its whole process group
+    ],
+)
+def test_sigterm_and_sighup_stop_the_local_runs_as_ctrl_c_does(tmp_path, signum, whom, code):
+    suite, results = tiny_suite(tmp_path, steps=61440)
+    env = {**os.environ, "GPO_BENCH_CHECKPOINT_SECONDS": "0"}
+    launcher = subprocess.Popen(
+        two_at_a_time(suite, results),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 180
+    while not all(list(folder(results, s).glob("checkpoint-*.pt")) for s in (0, 1)):
+        assert time.monotonic() < deadline and launcher.poll() is None
+        time.sleep(0.1)
+    if whom == "group":
+        os.killpg(launcher.pid, signum)
+    else:
+        os.kill(launcher.pid, signum)
+    out, err = launcher.communicate(timeout=60)
+    assert launcher.returncode == code, err
+    one_line_no_traceback(err)
+    name = signal.Signals(signum).name
+    assert f"interrupted by {name}: stopped 2 runs" in err and "resumes them from their checkpoints" in err
+    time.sleep(0.5)
+    assert processes_mentioning(str(results)) == []  # no run left training
+
+
+@pytest.mark.slow
 def test_ctrl_c_with_live_bars_prints_its_message_after_the_bars_are_closed(tmp_path):
     """On a terminal `run` draws live bars; Ctrl-C's one line comes after them, not inside."""
     import pty

@@ -16,7 +16,10 @@ aside (``<folder>.corrupt-<time>``) and run again.
 Ctrl-C: local jobs are started with SIGINT ignored (so the terminal's Ctrl-C reaches only this
 process, not submitit's controllers, which would print their tracebacks); on KeyboardInterrupt
 the local jobs' process trees are killed and ``Interrupted`` names the runs, which resume from
-their checkpoints on the next launch. SLURM jobs keep running unless ``cancel``.
+their checkpoints on the next launch. SLURM jobs keep running unless ``cancel``. SIGTERM (``kill``,
+``timeout``) and SIGHUP (a closed terminal or ssh connection) do what Ctrl-C does
+(:func:`stop_signals_as_ctrl_c`); local jobs ignore SIGHUP as they ignore SIGINT, so that the
+launcher, not the terminal, stops them.
 """
 
 from __future__ import annotations
@@ -144,11 +147,44 @@ def execute_run(run: Run, results: Path, force: bool = False, workers: int | Non
 
 
 class Interrupted(Exception):
-    """Ctrl-C during a launch: local jobs were stopped; ``runs`` resume from their checkpoints."""
+    """Ctrl-C (or SIGTERM, SIGHUP: ``signum``) during a launch: local jobs were stopped; ``runs``
+    resume from their checkpoints."""
 
-    def __init__(self, stopped: list[Run], left_running: list[Run]):
+    def __init__(self, stopped: list[Run], left_running: list[Run], signum: int = signal.SIGINT):
         super().__init__(f"{len(stopped)} runs stopped")
-        self.stopped, self.left_running = stopped, left_running
+        self.stopped, self.left_running, self.signum = stopped, left_running, signum
+
+
+class Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the launcher is, to be handled as Ctrl-C is."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def stop_signals_as_ctrl_c():
+    """Within the block, SIGTERM and SIGHUP raise :class:`Signalled` (a KeyboardInterrupt), so a
+    launcher ended by ``kill``, ``timeout`` or a closed terminal stops its local runs as Ctrl-C
+    does, instead of dying and leaving them training."""
+
+    def stop(signum, frame):
+        raise Signalled(signum)
+
+    try:
+        previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def descendants(pid: int) -> list[int]:
@@ -183,17 +219,19 @@ def kill_local_job(job) -> None:
 
 @contextlib.contextmanager
 def sigint_ignored_in_children():
-    """Processes started inside inherit SIGINT ignored (an ignored signal stays ignored across
-    exec, and Python keeps it so), so a terminal's Ctrl-C reaches the launcher alone."""
+    """Processes started inside inherit SIGINT and SIGHUP ignored (an ignored signal stays ignored
+    across exec, and Python keeps it so), so a terminal's Ctrl-C or hang-up reaches the launcher
+    alone, which stops them."""
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGHUP)}
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 @dataclass(frozen=True)
@@ -346,17 +384,18 @@ def launch(
                 active.remove((run, job))
                 held.pop(run.name, None)
                 collect(run, job, results, report, on_event)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        signum = getattr(stop, "signum", signal.SIGINT)
         running = [run for run, _ in active]
         if executor == "slurm":
             if cancel:
                 for _, job in active:
                     with contextlib.suppress(Exception):
                         job.cancel(check=False)
-            raise Interrupted(running if cancel else [], [] if cancel else running) from None
+            raise Interrupted(running if cancel else [], [] if cancel else running, signum) from None
         for _, job in active:
             kill_local_job(job)
-        raise Interrupted(running, []) from None
+        raise Interrupted(running, [], signum) from None
     return report
 
 
