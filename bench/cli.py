@@ -527,7 +527,10 @@ def status_lines(chosen, results: Path) -> list[str]:
             gone = "its process is hung" if held else "its process is gone"
             state, detail = "stalled", f"{age}; {gone} (`gpo-bench run` resumes it from its checkpoint)"
         if state not in ("done", "other"):
-            left += budget - (progress["env_steps"] if progress and state == "running" else 0)
+            reached = progress["env_steps"] if progress and state == "running" else 0
+            if state in ("requeued", "stopped"):  # checkpointed at its time limit: resumes from there
+                reached = int(record.get("env_steps") or 0)
+            left += budget - reached
         counts[state] = counts.get(state, 0) + 1
         lines.append(f"{labelled(state, r.name)}  {detail}".rstrip())
     order = ("done", "running", "requeued", "stalled", "stopped", "failed", "missing", "corrupt", "other")

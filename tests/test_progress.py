@@ -157,3 +157,20 @@ def test_after_a_resume_rate_and_eta_count_only_this_attempts_steps(tmp_path, mo
         snap = beat.snapshot()
     assert snap["env_steps"] == 755_000 and beat.restored_steps == 735_000
     assert snap["steps_per_second"] == pytest.approx(2_000.0)  # 20,000 new steps in 10 s, not 75,500/s
+
+
+def test_status_counts_a_requeued_runs_checkpointed_steps_as_done(tmp_path):
+    """A run requeued at a SLURM time limit resumes from the steps it reached: the summary's
+    steps left are the rest of its budget, not all of it."""
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY.format(steps=1_200_000))
+    results = tmp_path / "results"
+    folder = results / "tiny" / "ppo" / "InvertedPendulum-v5" / "seed0"
+    folder.mkdir(parents=True)
+    record = {"status": "requeued", "attempt": 1, "env_steps": 403_412, "job_id": "7_0",
+              "requeued": "2026-12-08T01:00:00+00:00"}  # fmt: skip
+    (folder / "run.json").write_text(json.dumps(record))
+    status = gpo_bench("status", "--suite", str(suite), "--results", str(results))
+    line, summary = status.stdout.splitlines()
+    assert line.startswith("requeued ppo/InvertedPendulum-v5/seed0") and "403,412 of 1,200,000" in line
+    assert summary == "1 runs: 1 requeued; 796,588 env steps left, none running"
