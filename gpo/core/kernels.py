@@ -22,8 +22,9 @@ What is pinned, each by the environment variable its library reads when it loads
 
 What needs no pin:
 
-- MuJoCo is compiled for one instruction set (it refuses to load without AVX) and has no
-  dispatch of its own.
+- MuJoCo is compiled for one instruction set and has no dispatch of its own. Its
+  ``libmujoco.so`` (4.0.1) uses AVX's ymm registers, no AVX-512 zmm register, no FMA
+  instruction and no ``cpuid`` (``objdump -d``, 2026-12-08).
 - The libm functions it and NumPy's scalar loops call (glibc's ``exp``, ``sin``, ``tanh``, ...)
   choose their variant by FMA, which every CPU at this level has, and glibc has no AVX-512
   variant of them.
