@@ -14,7 +14,6 @@ from gpo.core.curves import population_row
 from gpo.core.parallel import TaskPool, groups, single_threaded
 from gpo.core.policy import PolicyConfig
 from gpo.core.ppo import PPOConfig
-from gpo.core.progress import emit_from_workers
 from gpo.core.seeding import derive_seed
 from gpo.core.trainer import Checkpointer, TrainConfig, train_policies
 
@@ -73,7 +72,6 @@ def run_single(config: SingleConfig, checkpointer: Checkpointer | None = None) -
         trained = [member for group in pool.map(train_policies, tasks) for member in group]
     finally:
         pool.close()
-    emit_from_workers(config.workers, config.population * config.steps_per_policy)
     curves = [curve for curve, _ in trained]
     # Members share budget and iteration sizes, so their rows line up iteration by iteration.
     curve = [{"iteration": rows[0]["iteration"], **population_row(list(rows))} for rows in zip(*curves)]

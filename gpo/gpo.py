@@ -40,7 +40,7 @@ from gpo.core.curves import best_of, population_row
 from gpo.core.parallel import TaskPool, groups, single_threaded
 from gpo.core.policy import PolicyConfig
 from gpo.core.ppo import PPOConfig
-from gpo.core.progress import emit, emit_from_workers, emit_restored
+from gpo.core.progress import emit, emit_restored
 from gpo.core.seeding import derive_seed
 from gpo.core.trainer import Checkpointer
 from gpo.crossover import CrossoverConfig, crossover_group
@@ -183,8 +183,7 @@ class GPO:
         self.members = [result.state for result in mutated]
         eval_returns = [result.eval_return for result in mutated]
         self._add_mutation_rows(mutated, start)
-        in_workers = pool.workers if neighbours is None else 1  # data sharing mutates here
-        emit_from_workers(in_workers, steps * cfg.population, eval_return=best_of(eval_returns))
+        emit(eval_return=best_of(eval_returns))  # the steps were reported as they were taken
         t_mutation = time.perf_counter() - start
         members = [Member.from_state(self.spec, state) for state in self.members]
         returns = np.array([member.fitness_return for member in members])

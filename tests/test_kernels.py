@@ -111,7 +111,7 @@ def test_the_test_process_and_member_workers_compute_at_the_pinned_level():
 def test_a_worker_on_other_kernels_than_its_run_refuses_to_start():
     other = kernels.observed() | {"blas": ["openblas Sandybridge"]}
     with pytest.raises(RuntimeError, match="member worker's kernels"):
-        _init_worker((), other)
+        _init_worker((), other, None)
 
 
 def python(code: str, env: dict) -> subprocess.CompletedProcess:

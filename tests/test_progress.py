@@ -174,3 +174,43 @@ def test_status_counts_a_requeued_runs_checkpointed_steps_as_done(tmp_path):
     line, summary = status.stdout.splitlines()
     assert line.startswith("requeued ppo/InvertedPendulum-v5/seed0") and "403,412 of 1,200,000" in line
     assert summary == "1 runs: 1 requeued; 796,588 env steps left, none running"
+
+
+def report_then_wait(steps: int, seconds: float) -> float:
+    """A member worker's task: report its steps, keep working, return when it ended."""
+    from gpo.core.progress import emit
+
+    emit(steps, train_return=1.0)
+    time.sleep(seconds)
+    return time.time()
+
+
+def test_member_workers_report_their_progress_while_they_work():
+    from gpo.core.parallel import TaskPool
+    from gpo.core.progress import reporting
+
+    seen: list[tuple[float, int]] = []
+    pool = TaskPool(2)
+    try:
+        with reporting(lambda steps, train, evaluation: seen.append((time.time(), steps))):
+            ends = pool.map(report_then_wait, [(100, 2.0), (50, 2.0), (25, 0.0)])
+    finally:
+        pool.close()
+    assert sorted(steps for _, steps in seen) == [25, 50, 100]  # every report, once, before map returns
+    first_two = sorted(t for t, steps in seen if steps in (50, 100))
+    assert first_two[-1] < min(ends[:2]) - 1.0  # they arrived while their tasks were still working
+
+
+def test_a_gpo_run_with_two_member_workers_shows_progress_during_its_phase(tmp_path):
+    """One round, so the whole run is one mutation phase across 2 workers: its progress lines
+    must move before the phase ends, and reach the budget exactly."""
+    env = {**os.environ, "GPO_BENCH_HEARTBEAT_SECONDS": "0.2"}
+    args = ["train", "--algo", "gpo", "--steps", "40960", "--population", "2", "--rounds", "1"]
+    args += ["--workers", "2", "--out", str(tmp_path / "run"), "--progress-seconds", "0.5"]
+    result = gpo_bench(*args, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("progress [")]
+    percents = [int(line.split("] ")[1].split()[1].rstrip("%")) for line in lines]
+    assert any(0 < p < 100 for p in percents), result.stdout  # before the only phase's end
+    assert percents == sorted(percents) and percents[-1] == 100
+    assert "81,920/81,920 steps" in lines[-1]

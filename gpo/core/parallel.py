@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import queue
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from gpo.core import kernels
+from gpo.core import kernels, progress
 
 
 def single_threaded() -> None:
@@ -45,7 +46,12 @@ def registered_env_modules() -> tuple[str, ...]:
     return tuple(sorted(modules))
 
 
-def _init_worker(env_modules: tuple[str, ...], parent_kernels: dict) -> None:
+DONE = ("done",)  # a worker's last report for a task: every report of that task came before it
+_reports = None  # in a worker: the queue its reports go to
+
+
+def _init_worker(env_modules: tuple[str, ...], parent_kernels: dict, reports) -> None:
+    global _reports
     if (here := kernels.observed()) != parent_kernels:
         raise RuntimeError(f"a member worker's kernels {here} differ from its run's {parent_kernels}")
     # A cluster's warning signal (SIGUSR2: a time limit or preemption is coming) is for the
@@ -54,6 +60,15 @@ def _init_worker(env_modules: tuple[str, ...], parent_kernels: dict) -> None:
     single_threaded()
     for module in env_modules:
         importlib.import_module(module)
+    _reports = reports
+    progress.listen_for_parent(progress.QueueSink(reports))
+
+
+def _task(fn: Callable[..., Any], args: tuple) -> Any:
+    try:
+        return fn(*args)
+    finally:
+        _reports.put(DONE)  # after the task's reports: one queue, one feeder, in order
 
 
 def groups(n: int, workers: int) -> list[list[int]]:
@@ -71,20 +86,39 @@ class TaskPool:
         self.workers = workers
         self._executor = None
         if workers > 1:
+            context = multiprocessing.get_context("spawn")
+            self._reports = context.Queue()
             self._executor = ProcessPoolExecutor(
                 max_workers=workers,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=context,
                 initializer=_init_worker,
-                initargs=(registered_env_modules(), kernels.observed()),
+                initargs=(registered_env_modules(), kernels.observed(), self._reports),
             )
 
     def map(self, fn: Callable[..., Any], arguments: Sequence[tuple]) -> list:
+        """``fn`` over ``arguments``, results in order. With workers, their progress reports are
+        replayed here while they work (``gpo.core.progress``), and all of a task's reports are
+        in before its result is returned."""
         if self._executor is None:
             return [fn(*args) for args in arguments]
-        futures = [self._executor.submit(fn, *args) for args in arguments]
+        futures = [self._executor.submit(_task, fn, args) for args in arguments]
+        pending = len(futures)
+        while pending:
+            try:
+                report = self._reports.get(timeout=0.2)
+            except queue.Empty:
+                if any(f.done() and f.exception() is not None for f in futures):
+                    break  # a worker died before its last report: its error is raised below
+                continue
+            if report == DONE:
+                pending -= 1
+            else:
+                progress.replay(report)
         return [f.result() for f in futures]
 
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown()
             self._executor = None
+            self._reports.close()
+            self._reports.join_thread()

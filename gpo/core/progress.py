@@ -1,10 +1,11 @@
 """Progress reports from inside a run, for whoever is listening (a heartbeat file, a progress bar).
 
 The algorithm calls :func:`emit` as it consumes env steps; a caller that wants to listen wraps the
-run in ``with reporting(sink):``. Without a listener ``emit`` costs one lookup. The sink lives in a
-context variable of the process that set it, so work done in other worker processes
-(``gpo.core.parallel.TaskPool`` with W > 1) reports nothing from there: its owner emits the steps when
-the work comes back (``emit_from_workers``), so the total is the same for any W, only coarser.
+run in ``with reporting(sink):``. Without a listener ``emit`` costs one lookup. Work done in other
+worker processes (``gpo.core.parallel.TaskPool`` with W > 1) reports as it goes: each worker's sink
+is a :class:`QueueSink` that sends its reports to the parent, which replays them into its own sink
+while it waits (:func:`replay`). So steps, rate and returns move during a phase, and the total is
+the same for any W.
 
 ``steps`` are increments of the run's env-step budget (every step any member, hybrid or child
 takes); ``train_return`` and ``eval_return`` are the latest values, if known.
@@ -53,9 +54,31 @@ def emit_restored(steps: int) -> None:
         sink(int(steps), None, None)
 
 
-def emit_from_workers(workers: int, steps: int, **returns: float | None) -> None:
-    """Steps done in worker processes (reported here only when they ran elsewhere: W > 1)."""
-    emit(steps if workers > 1 else 0, **returns)
+class QueueSink:
+    """A worker process's sink: each report goes to its parent through ``queue``."""
+
+    def __init__(self, queue) -> None:
+        self.queue = queue
+
+    def __call__(self, steps: int, train_return: float | None, eval_return: float | None) -> None:
+        self.queue.put(("emit", steps, train_return, eval_return))
+
+    def restored(self, steps: int) -> None:
+        self.queue.put(("restored", steps))
+
+
+def listen_for_parent(sink: QueueSink) -> None:
+    """Make ``sink`` this worker process's sink for the rest of its life."""
+    _sink.set(sink)
+
+
+def replay(report: tuple) -> None:
+    """A report a worker's :class:`QueueSink` sent, into this process's sink."""
+    if report[0] == "restored":
+        emit_restored(report[1])
+    else:
+        _, steps, train_return, eval_return = report
+        emit(steps, train_return, eval_return)
 
 
 def _finite(value: float | None) -> float | None:
