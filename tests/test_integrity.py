@@ -218,25 +218,32 @@ def processes_mentioning(text: str) -> list[int]:
     return found
 
 
-@pytest.mark.slow
-def test_ctrl_c_stops_the_local_runs_without_a_traceback_and_they_resume(tmp_path):
-    suite, results = tiny_suite(tmp_path, steps=61440)
-    env = {**os.environ, "GPO_BENCH_CHECKPOINT_SECONDS": "0"}
+def launched_until_both_checkpoint(suite: str, results: Path, env: dict, signum: int) -> subprocess.Popen:
+    """`gpo-bench run` of a two-run suite, two at a time, in its own process group (as a terminal's
+    foreground job), once both runs have checkpointed. ``signum`` gets its default action in it:
+    a suite started in the background (`pytest &`) passes SIGINT on ignored, and the launcher would
+    rightly keep ignoring it."""
     launcher = subprocess.Popen(
         two_at_a_time(suite, results),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-        start_new_session=True,  # its own process group, as a terminal's foreground job
-        # A terminal's job takes Ctrl-C; a suite started in the background (`pytest &`) passes
-        # SIGINT on ignored, and the launcher would rightly keep ignoring it.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 180
     while not all(list(folder(results, s).glob("checkpoint-*.pt")) for s in (0, 1)):
         assert time.monotonic() < deadline and launcher.poll() is None
         time.sleep(0.1)
+    return launcher
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_local_runs_without_a_traceback_and_they_resume(tmp_path):
+    suite, results = tiny_suite(tmp_path, steps=61440)
+    env = {**os.environ, "GPO_BENCH_CHECKPOINT_SECONDS": "0"}
+    launcher = launched_until_both_checkpoint(suite, results, env, signal.SIGINT)
     os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     out, err = launcher.communicate(timeout=60)
     assert launcher.returncode == 130
@@ -268,19 +275,7 @@ def test_ctrl_c_stops_the_local_runs_without_a_traceback_and_they_resume(tmp_pat
 def test_sigterm_and_sighup_stop_the_local_runs_as_ctrl_c_does(tmp_path, signum, whom, code):
     suite, results = tiny_suite(tmp_path, steps=61440)
     env = {**os.environ, "GPO_BENCH_CHECKPOINT_SECONDS": "0"}
-    launcher = subprocess.Popen(
-        two_at_a_time(suite, results),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
-    )
-    deadline = time.monotonic() + 180
-    while not all(list(folder(results, s).glob("checkpoint-*.pt")) for s in (0, 1)):
-        assert time.monotonic() < deadline and launcher.poll() is None
-        time.sleep(0.1)
+    launcher = launched_until_both_checkpoint(suite, results, env, signum)
     if whom == "group":
         os.killpg(launcher.pid, signum)
     else:

@@ -167,24 +167,30 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
-def stop_signals_as_ctrl_c():
-    """Within the block, SIGTERM and SIGHUP raise :class:`Signalled` (a KeyboardInterrupt), so a
-    launcher ended by ``kill``, ``timeout`` or a closed terminal stops its local runs as Ctrl-C
-    does, instead of dying and leaving them training."""
-
-    def stop(signum, frame):
-        raise Signalled(signum)
-
+def signal_handlers(signals, handler):
+    """``handler`` for each of ``signals`` within the block, the previous handlers after it
+    (outside the main thread, where Python cannot set them: nothing changes)."""
     try:
-        previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
-    except ValueError:  # not the main thread: leave signals alone
+        previous = {s: signal.signal(s, handler) for s in signals}
+    except ValueError:
         yield
         return
     try:
         yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        for s, before in previous.items():
+            signal.signal(s, before)
+
+
+def _raise_signalled(signum, frame):
+    raise Signalled(signum)
+
+
+def stop_signals_as_ctrl_c():
+    """Within the block, SIGTERM and SIGHUP raise :class:`Signalled` (a KeyboardInterrupt), so a
+    launcher ended by ``kill``, ``timeout`` or a closed terminal stops its local runs as Ctrl-C
+    does, instead of dying and leaving them training."""
+    return signal_handlers(STOP_SIGNALS, _raise_signalled)
 
 
 def descendants(pid: int) -> list[int]:
@@ -217,21 +223,11 @@ def kill_local_job(job) -> None:
         process.wait(timeout=10)
 
 
-@contextlib.contextmanager
 def sigint_ignored_in_children():
     """Processes started inside inherit SIGINT and SIGHUP ignored (an ignored signal stays ignored
     across exec, and Python keeps it so), so a terminal's Ctrl-C or hang-up reaches the launcher
     alone, which stops them."""
-    try:
-        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGHUP)}
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    return signal_handlers((signal.SIGINT, signal.SIGHUP), signal.SIG_IGN)
 
 
 @dataclass(frozen=True)
