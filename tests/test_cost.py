@@ -147,3 +147,18 @@ def test_measuring_one_tasks_step_costs_merges_it_into_the_table_and_keeps_the_o
     assert after["by_task"]["HalfCheetah-v5"]["command"] == "python -m bench.perf costs --env HalfCheetah-v5"
     assert after["by_task"][others[0]]["measured"] == before["measured"]  # the old rows keep their date
     StepCosts.from_dict(after)  # still a table the cost model reads
+
+
+def test_refusing_a_size_no_one_means_never_counts_its_evaluations(monkeypatch):
+    """size_error prices training steps by the family's cost kind alone: counting GPO's evaluations
+    (a loop over rounds) for an absurd request would take as long as the check is meant to spare."""
+    from bench.runs.families import GPO
+    from bench.runs.planning import size_error
+
+    spec = build_run("gpo", "Hopper-v5", 10**11, 0, population=2, rounds=10**7)
+
+    def never(config):
+        raise AssertionError("size_error counted the run's cost parts")
+
+    monkeypatch.setattr(GPO, "cost_parts", never)
+    assert "more than the 8,760 (a core-year)" in size_error(spec)

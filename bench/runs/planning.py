@@ -154,7 +154,7 @@ def size_error(spec: RunSpec, costs: StepCosts | None = None) -> str | None:
             f"({MEMBER_BYTES // 2**20} MiB each), more than this machine's {memory / 2**30:.0f} GiB"
         )
     costs = costs or StepCosts.shipped()
-    kind, task = spec.family.cost_parts(config).kind, costs.nearest(config.env_id)
+    kind, task = spec.family.cost_kind(config), costs.nearest(config.env_id)
     steps = spec.env_steps
     hours = steps * costs.train[kind][task] / 3600
     if hours <= MAX_RUN_CORE_HOURS:

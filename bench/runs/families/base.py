@@ -96,6 +96,11 @@ class Family:
         """Policies or environments the run holds in memory at once."""
         return self.parallel_members(config)
 
+    def cost_kind(self, config: Any) -> str:
+        """The step-cost kind its training steps are priced at: a population's members in lockstep
+        (``population``), or A2C's own. Cheap for any size (``planning.size_error`` asks it first)."""
+        return learner_kind(config.learner, "population")
+
     def cost_parts(self, config: Any) -> CostParts:
         raise NotImplementedError
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.artifacts.policies import policies_payload
-from bench.runs.families.base import CostParts, Family, Request, learner_kind
+from bench.runs.families.base import CostParts, Family, Request
 from bench.runs.results import CURVE_FILE
 from gpo.core.seeding import derive_seed
 from gpo.gpo import GPO, GPOConfig
@@ -53,7 +53,7 @@ class GPOFamily(Family):
         count = m * evaluations_per_member(config)
         count += crossovers if config.crossover is not None else 0
         return CostParts(
-            learner_kind(config.learner, "population"),
+            self.cost_kind(config),
             m * config.mutation_steps_per_policy,
             crossovers * config.crossover_steps_per_child,
             count,

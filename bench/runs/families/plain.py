@@ -49,12 +49,15 @@ class Plain(Family):
     def held_members(self, config: TrainConfig) -> int:
         return config.learner.n_envs  # Joint holds m environments
 
-    def cost_parts(self, config: TrainConfig) -> CostParts:
+    def cost_kind(self, config: TrainConfig) -> str:
         kind = learner_kind(config.learner, "joint" if config.learner.n_envs > 1 else "")
         if not kind:  # one PPO policy: its objective's row
             kind = "ppo-kl" if config.learner.objective == "kl_penalty" else "ppo"
+        return kind
+
+    def cost_parts(self, config: TrainConfig) -> CostParts:
         return CostParts(
-            kind,
+            self.cost_kind(config),
             config.total_steps,
             0,
             evaluations(config.total_steps, config.eval_every_steps),

@@ -7,7 +7,7 @@ import pandas as pd
 
 from baselines.single import SingleConfig, run_single
 from bench.artifacts.policies import policies_payload
-from bench.runs.families.base import CostParts, Family, Request, evaluations, learner_kind
+from bench.runs.families.base import CostParts, Family, Request, evaluations
 from bench.runs.results import CURVE_FILE
 from gpo.core.trainer import EVAL_SEED_OFFSET
 
@@ -50,7 +50,7 @@ class Single(Family):
     def cost_parts(self, config: SingleConfig) -> CostParts:
         m = config.population
         return CostParts(
-            learner_kind(config.learner, "population"),
+            self.cost_kind(config),
             m * config.steps_per_policy,
             0,
             m * evaluations(config.steps_per_policy, config.eval_every_steps),
