@@ -60,19 +60,21 @@ def paper_vs_ours(table: pd.DataFrame, metric: str, title: str = ""):
         ax.scatter(x - 0.12, paper, marker="s", facecolors="none", edgecolors="black", s=50, label="paper")
         handles, labels = ax.get_legend_handles_labels()
         clipped = False
+        ends = ((high, shown_high, "^", "top"), (low, shown_low, "v", "bottom"))
         for i in np.flatnonzero(bounded):
-            for end, edge, marker, va in ((high[i], top, "^", "top"), (low[i], bottom, "v", "bottom")):
-                if (end > top) if marker == "^" else (end < bottom):
+            for end, shown, marker, va in ends:
+                if end[i] != shown[i]:  # past the axis: an arrow at its edge, the end written
                     clipped = True
-                    ax.plot(x[i] + 0.12, edge, marker=marker, color=colour(gpo), ms=7, clip_on=False)
+                    ax.plot(x[i] + 0.12, shown[i], marker=marker, color=colour(gpo), ms=7, clip_on=False)
                     ax.annotate(
-                        f"{end:.1f}", (x[i] + 0.12, edge), xytext=(6, 0), textcoords="offset points",
+                        f"{end[i]:.1f}", (x[i] + 0.12, shown[i]), xytext=(6, 0), textcoords="offset points",
                         va=va, fontsize=8, color=colour(gpo),
                     )  # fmt: skip
         unbounded = np.flatnonzero(~bounded & np.isfinite(ours))
-        for i in unbounded:  # any ratio is in the interval
+        for i in unbounded:  # any ratio is in the interval: a line across the axis, an arrow at each end
             ax.plot([x[i] + 0.12] * 2, [bottom, top], color=colour(gpo), lw=1.5, ls=":", clip_on=False)
-            ax.plot([x[i] + 0.12] * 2, [bottom, top], ls="none", marker="v", color=colour(gpo), clip_on=False)
+            for edge, marker in ((top, "^"), (bottom, "v")):
+                ax.plot(x[i] + 0.12, edge, marker=marker, color=colour(gpo), clip_on=False)
         if clipped:
             handles.append(Line2D([], [], ls="none", marker="^", color=colour(gpo)))
             labels.append("interval past the axis (its end written)")
