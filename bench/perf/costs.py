@@ -105,7 +105,6 @@ def costs(args: argparse.Namespace) -> dict:
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     out = Path(args.out) if args.out else None
     table = previous_table(out, KINDS)
-    measured_rows = {}
     for task in tasks:
         measured = step_costs(task, args.steps)
         for kind, seconds in measured["train"].items():
@@ -113,7 +112,6 @@ def costs(args: argparse.Namespace) -> dict:
         table["crossover"][task] = measured["crossover"]
         table["evaluation"][task] = measured["evaluation"]
         table["obs_dims"][task] = measured["obs_dim"]
-        measured_rows[task] = measured
         print(f"{task}: {json.dumps(measured)}", file=sys.stderr, flush=True)
     provenance = {
         "command": "python -m bench.perf costs" + "".join(f" --env {t}" for t in args.env or ()),
@@ -125,7 +123,7 @@ def costs(args: argparse.Namespace) -> dict:
         "commit": git_commit(),
         "cpu": cpu_record()["model"],
     }
-    table["by_task"].update({task: provenance for task in measured_rows})
+    table["by_task"].update(dict.fromkeys(tasks, provenance))
     table.update(provenance)
     if out:
         from bench.runs.results import write_json
