@@ -14,7 +14,10 @@ Choices where the paper is silent (fields, with these defaults):
   computed before.
 - ``child_init="fitter_parent"``: the child starts as a copy of parent x (the one with the higher
   recent return), critic included, then imitates π_H; where π_S picks x it already agrees.
-  ``"random"`` starts from a freshly initialised policy and critic.
+  ``"random"`` (the ``gpo-fresh-child`` algorithm) starts from a freshly initialised policy and
+  critic. The paper says the child is trained to imitate π_H by DAgger and does not say what
+  network it starts from, so both are faithful; a copy makes every child of one parent start as
+  that parent, so a population whose fitter parents are few descends from few networks.
 - ``child_learner="fresh"``: the child gets a fresh optimizer (Adam moments and step count)
   and, for the KL-penalty PPO, the initial penalty coefficient β; it inherits x's reward-scaling
   statistics, which its inherited critic was trained under. ``"fitter_parent"``: the child
@@ -43,8 +46,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+import gymnasium as gym
 import numpy as np
 
+from gpo.core.evaluation import evaluate_stacked
 from gpo.core.normalization import RunningMeanStd, standardize
 from gpo.core.policy import ActorCritic
 from gpo.core.rollout import make_vector_env
@@ -215,6 +220,12 @@ def crossover_group(
             member.learner.reward_scaler.load_state_dict(m.x.learner.reward_scaler.state_dict())
         members.append(member)
     evaluated = evaluate_members(members, spec, eval_episodes, run_seed)
+    if config.kind == "state":
+        hybrids = evaluate_hybrids([m.hybrid for m in made], spec, eval_episodes, run_seed)
+    else:  # a parameter crossover has no hybrid
+        hybrids = [(float("nan"), 0)] * len(made)
+    for m, (hybrid_return, hybrid_steps) in zip(made, hybrids):
+        m.record.update(hybrid_return=hybrid_return, hybrid_eval_steps=hybrid_steps)
     seconds = (time.perf_counter() - start) / len(made)
     results = []
     for m, member, (eval_return, eval_steps), (x_state, _) in zip(made, members, evaluated, parents):
@@ -224,6 +235,30 @@ def crossover_group(
             state[EPISODES] = x_state[EPISODES]
         results.append(CrossoverResult(state, m.record, m.env_steps, seconds))
     return results
+
+
+def evaluate_hybrids(
+    hybrids: list[Hybrid], spec: PopulationSpec, episodes: int, run_seed: int
+) -> list[tuple[float, int]]:
+    """Each hybrid π_H's mean return over ``episodes`` deterministic episodes
+    (``Hybrids.mean_action``: the mean action of the parent π_S favours) and the steps they took.
+
+    Beside the child's and its parents' returns, it tells whether a child loses what its selector
+    found (π_H above its better parent, the child below) or the selector finds nothing (π_H at
+    its parents' mean). Its episodes start from their own seed (the run's ``hybrid-evaluation``
+    stream, one for every hybrid as members share one), on environments of their own, outside
+    the budget, and they draw from no generator of the run: no training number changes.
+    """
+    envs = []
+    try:
+        for _ in hybrids:
+            envs.append(gym.make(spec.env_id, **spec.env_kwargs))
+        seed = derive_seed(run_seed, "hybrid-evaluation")
+        evaluated = evaluate_stacked(Hybrids(hybrids), envs, episodes, seed)
+    finally:
+        for env in envs:
+            env.close()
+    return [(float(np.mean(returns)), steps) for returns, steps in evaluated]
 
 
 @dataclass

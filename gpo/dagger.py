@@ -142,6 +142,15 @@ class Hybrids:
         self.std_x = np.stack([np.exp(h.x.log_std) for h in hybrids])[:, None, :]  # (k, 1, A)
         self.std_y = np.stack([np.exp(h.y.log_std) for h in hybrids])[:, None, :]
 
+    def mean_action(self, raw_obs: Array) -> Array:
+        """π_H acting deterministically: in each state the mean action of the parent π_S favours
+        (argmax_h π_S(h|s), ``HybridTargets.picked``'s rule), (k, N, A) for raw states (k, N, O).
+        What GPO's crossovers table reports as the hybrid's return (``gpo.crossover``)."""
+        logits = self.selectors.mean_action(raw_obs)
+        prob_x = 1.0 / (1.0 + np.exp(logits[..., 1] - logits[..., 0]))  # as Selector.prob_x
+        means = self.parents.mean_action(np.concatenate([raw_obs, raw_obs]))
+        return np.where((prob_x >= 0.5)[..., None], means[: self.k], means[self.k :])
+
     def sample(self, raw_obs: Array, rngs: Sequence[np.random.Generator]) -> Array:
         """Actions (k, N, A) for raw states (k, N, O)."""
         return self.sample_with_choice(raw_obs, rngs)[0]

@@ -187,6 +187,9 @@ class GPO:
         t_mutation = time.perf_counter() - start
         members = [Member.from_state(self.spec, state) for state in self.members]
         returns = np.array([member.fitness_return for member in members])
+        # R of selection (gpo.selection, ``fitness``): the lagged training mean, or the evaluation
+        # at the end of this phase
+        fitness = np.array(eval_returns, float) if cfg.selection.fitness == "evaluation" else returns
         record = {
             "round": k,
             "mutation_steps_per_member": steps,
@@ -214,10 +217,10 @@ class GPO:
         else:
             t0 = time.perf_counter()
             beta = beta_at(cfg.selection, k, cfg.rounds - 1)
-            pairs = self._select(members, returns, beta)
+            pairs = self._select(members, fitness, beta)
             record.update(beta=beta, seconds_selection=time.perf_counter() - t0)
             t0 = time.perf_counter()
-            self._reproduce(pool, pairs, returns, eval_returns, k)
+            self._reproduce(pool, pairs, fitness, returns, eval_returns, k)
             record["seconds_crossover"] = time.perf_counter() - t0
         record["env_steps"] = self.env_steps
         self.rounds.append(record)
@@ -243,13 +246,14 @@ class GPO:
 
     def _select(self, members: list[Member], returns: np.ndarray, beta: float) -> list[tuple[int, int]]:
         divergence = divergence_matrix([member.agent for member in members], self._recent_states(members))
-        return select_pairs(returns, divergence, beta, self.config.population)
+        selection = self.config.selection
+        return select_pairs(returns, divergence, beta, self.config.population, selection.max_children)
 
-    def _reproduce(self, pool, pairs, returns, eval_returns, k) -> None:
+    def _reproduce(self, pool, pairs, fitness, returns, eval_returns, k) -> None:
         cfg = self.config
         if cfg.crossover is None:
             survivors = list(dict.fromkeys(i for pair in pairs for i in pair))[: cfg.population]
-            fittest = int(np.argmax(returns))
+            fittest = int(np.argmax(fitness))
             survivors += [fittest] * (cfg.population - len(survivors))
             self.members = [self.members[i] for i in survivors]
             return

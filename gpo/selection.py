@@ -14,6 +14,19 @@ Choices where the paper is silent: β is in units of return per nat and starts a
 the symmetric KL (the paper writes KL[π_x, π_y] without an order); when m(m−1)/2 < m (m = 2),
 the ranked pairs are reused with the parents' roles swapped, so each child starts from a
 different parent.
+
+Two more of them are switches (issue #44), defaults unchanged:
+- ``fitness``: what R is. The paper scores a pair by its members' performance R and does not
+  say how R is measured; ``"training"`` (default) is the mean return of a member's last 100
+  training episodes, which lags the policy (episodes of earlier iterations, taken with
+  exploration noise); ``"evaluation"`` is the member's deterministic evaluation at the end of its
+  mutation phase (the run's ``eval_episodes``, the return the curve reports), which reads the
+  policy as it is. R also decides which parent is "x", the fitter one a child starts from.
+- ``max_children``: how often one member may parent. The paper selects the m best pairs and
+  says nothing against one member being in many of them; with the default (0, no cap) the
+  fittest member often parents most of the next generation, which then descends from one
+  lineage. ``max_children=2`` lets no member parent more than two children a round (parent x
+  or y alike), each pair still chosen by fitness in rank order; see :func:`select_pairs`.
 """
 
 from __future__ import annotations
@@ -28,6 +41,7 @@ from gpo.core.policy import ActorCritic
 
 Array = np.ndarray
 SCHEDULES = ("linear", "exponential", "constant")
+FITNESSES = ("training", "evaluation")
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,8 @@ class SelectionConfig:
     beta_schedule: Literal["linear", "exponential", "constant"] = "linear"
     beta_decay: float = 0.5  # per round, for the exponential schedule
     kl_states: int = 1000  # recent states per member over which pair divergences are averaged
+    fitness: Literal["training", "evaluation"] = "training"  # what R is (see the module's docstring)
+    max_children: int = 0  # children one member may parent per round; 0 = no cap
 
     def __post_init__(self) -> None:
         if self.beta_init < 0:
@@ -48,6 +64,11 @@ class SelectionConfig:
             raise ValueError(f"beta_decay must be in (0, 1], got {self.beta_decay}")
         if self.kl_states < 1:
             raise ValueError(f"kl_states must be >= 1, got {self.kl_states}")
+        if self.fitness not in FITNESSES:
+            raise ValueError(f"fitness must be one of {FITNESSES}, got {self.fitness!r}")
+        if self.max_children == 1 or self.max_children < 0:
+            # m children take 2m parent places from m members: a cap of one cannot fill them
+            raise ValueError(f"max_children must be 0 (no cap) or >= 2, got {self.max_children}")
 
 
 def beta_at(config: SelectionConfig, selection_index: int, n_selections: int) -> float:
@@ -80,10 +101,16 @@ def divergence_matrix(agents: list[ActorCritic], states: list[Array]) -> Array:
     return divergence
 
 
-def select_pairs(returns: Array, divergence: Array, beta: float, n_children: int) -> list[tuple[int, int]]:
+def select_pairs(
+    returns: Array, divergence: Array, beta: float, n_children: int, max_children: int = 0
+) -> list[tuple[int, int]]:
     """The ``n_children`` best pairs (x, y) by fitness, x the member with the higher R.
 
-    Ties are broken by member index, so selection is deterministic.
+    Ties are broken by member index, so selection is deterministic. With ``max_children`` (> 0),
+    pairs are taken in rank order, each only while neither member has parented ``max_children``
+    children yet; should the cap leave no admissible pair before every child has its parents
+    (the free places left all belong to one member), the best-ranked pairs not taken yet fill the
+    rest regardless of it.
     """
     m = len(returns)
     if m < 2:
@@ -95,9 +122,27 @@ def select_pairs(returns: Array, divergence: Array, beta: float, n_children: int
             first, second = (x, y) if returns[x] >= returns[y] else (y, x)
             scored.append((-fitness, x, y, first, second))
     ranked = [(first, second) for *_, first, second in sorted(scored)]
+    if max_children:
+        return _capped(ranked, n_children, max_children, m)
     pairs = []
     for k in range(n_children):
         first, second = ranked[k % len(ranked)]
         swap = (k // len(ranked)) % 2 == 1
         pairs.append((second, first) if swap else (first, second))
     return pairs
+
+
+def _capped(ranked: list[tuple[int, int]], n_children: int, cap: int, m: int) -> list[tuple[int, int]]:
+    """The first ``n_children`` of ``ranked`` in which no member appears more than ``cap`` times,
+    then (if the cap leaves too few) the best-ranked pairs not yet taken, then ``ranked`` again."""
+    parented = [0] * m
+    pairs: list[tuple[int, int]] = []
+    for first, second in ranked:
+        if len(pairs) == n_children:
+            break
+        if parented[first] < cap and parented[second] < cap:
+            pairs.append((first, second))
+            parented[first] += 1
+            parented[second] += 1
+    rest = [pair for pair in ranked if pair not in pairs] + ranked * n_children
+    return pairs + rest[: n_children - len(pairs)]

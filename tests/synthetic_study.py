@@ -80,8 +80,11 @@ def write_study(tmp_path):
 def crossover_records(kind: str, seed: int) -> pd.DataFrame:
     """Two rounds of two children; round 0's first parent returns 100 and its children 1.02 and
     0.98 of that in state space, 0.2 and -0.1 in parameter space; round 1's children are 10 × the
-    seed above the average of their parents (200 and 150)."""
+    seed above the average of their parents (200 and 150). State-space crossovers record their
+    hybrids' returns (120, 110, then 210, 190); parameter-space ones have no such column, as runs
+    made before it was recorded."""
     child = [1.02, 0.98] if kind == "state" else [0.2, -0.1]
+    hybrid = {"hybrid_return": [120.0, 110.0, 210.0, 190.0]} if kind == "state" else {}
     return pd.DataFrame(
         {
             "round": [0, 0, 1, 1],
@@ -92,5 +95,6 @@ def crossover_records(kind: str, seed: int) -> pd.DataFrame:
             "child_return": [100.0 * c for c in child] + [175.0 + 10 * seed] * 2,
             "selector_accuracy": [0.9, 0.7, 0.8, 0.6],
             "imitation_kl": [0.1, 0.3, 0.2, 0.2],
+            **hybrid,
         }
     )

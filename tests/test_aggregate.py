@@ -116,8 +116,11 @@ def test_crossover_records_compare_children_with_their_parents_round_by_round(tm
     assert np.isclose(second["gap_better"], gaps.mean()) and np.isclose(second["gap_mean"], gaps.mean() + 25)
     assert np.isclose(second["gap_better_se"], gaps.std(ddof=1) / 2)
     assert second["above_better"] == 0.25  # only seed 3's children (205) reach 200
+    assert np.isclose(first["hybrid"], 115.0) and np.isclose(first["hybrid_gap_better"], 15.0)
+    assert np.isclose(second["hybrid"], 200.0) and np.isclose(second["hybrid_gap_better"], 0.0)
     param = table.loc[("gpo-param-crossover", "Hopper-v5", "parameter", 0)]
     assert np.isclose(param["child"], 5.0) and param["above_weaker"] == 0.0
+    assert np.isnan(param["hybrid"])  # no hybrid recorded (a parameter crossover, or an older run)
     assert list(dict.fromkeys(tables.crossovers["env"])) == ["Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"]
 
 
@@ -141,7 +144,11 @@ def test_aggregate_writes_every_table(tmp_path, capsys):
     for name in ("final", "overall", "paper"):
         for ext in ("parquet", "md", "tex"):
             assert (folder / f"{name}.{ext}").stat().st_size > 0
-    assert "#### Hopper-v5, gpo, state space crossover" in (folder / "crossovers.md").read_text()
+    crossovers = (folder / "crossovers.md").read_text()
+    assert "#### Hopper-v5, gpo, state space crossover" in crossovers
+    state, param = crossovers.split("#### Hopper-v5, gpo-param-crossover")[0], crossovers.split("param")[-1]
+    assert "| 0 | 4 | 8 | 100 | 100 | +0 ± 0 | +10 ± 0 | 1.00 | 0.50 | 0.800 | 0.200 | 115 | +15 |" in state
+    assert "π_H" not in param  # no column where no run recorded a hybrid
     curves = pd.read_parquet(folder / "curves.parquet")
     assert list(curves.columns[:7]) == ["suite", "algo", "env", "seed", "env_steps", "metric", "value"]
     assert curves["env_steps"].nunique() == 100  # one grid for every run

@@ -44,7 +44,7 @@ def gpo_bench(*args: str) -> subprocess.CompletedProcess:
             ["--algo", "ppo", "--env", "Hopper-v5", "--steps", str(10**14)],
             "more than the 8,760 (a core-year)",
         ),
-        (["--algo", "a2c", "--steps", "1002"], "multiple of n_envs (4)"),
+        (["--algo", "a2c-sb3", "--steps", "1002"], "multiple of n_envs (4)"),
         (["--training-dtype", "float16"], "--training-dtype: expected float64 or float32, got 'float16'"),
     ],
 )

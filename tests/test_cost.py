@@ -17,7 +17,8 @@ COSTS = StepCosts(
     train={
         kind: {"HalfCheetah-v5": 1e-4, "Ant-v5": 3e-4} for kind in ("population", "joint", "ppo-kl", "ppo")
     }
-    | {"a2c": {"HalfCheetah-v5": 2e-4, "Ant-v5": 5e-4}},
+    | {"a2c": {"HalfCheetah-v5": 2e-4, "Ant-v5": 5e-4}}
+    | {"a2c-sb3": {"HalfCheetah-v5": 6e-4, "Ant-v5": 7e-4}},
     crossover={"HalfCheetah-v5": 4e-4, "Ant-v5": 9e-4},
     evaluation={"HalfCheetah-v5": 5e-5, "Ant-v5": 2e-4},
     obs_dims={"HalfCheetah-v5": 17, "Ant-v5": 105},
@@ -38,8 +39,32 @@ def test_single_joint_and_gpo_are_priced_part_by_part():
     config = gpo_spec.config
     assert gpo["training"] == pytest.approx(4 * config.mutation_steps_per_policy * 1e-4)
     assert gpo["crossover"] == pytest.approx(5 * 4 * config.crossover_steps_per_child * 4e-4)
-    evaluations = 4 * gpo_evaluations_per_member(config) + 5 * 4  # members, then every child
+    evaluations = 4 * gpo_evaluations_per_member(config) + 2 * 5 * 4  # members, every child and hybrid
     assert gpo["evaluation"] == pytest.approx(evaluations * 5 * 1000 * 5e-5)
+
+
+def test_an_a2c_run_of_any_family_is_priced_at_its_own_a2cs_plain_cost():
+    """The paper's A2C (one Adam step per batch) and SB3's (a step every 20 env steps) are two rows
+    of the table; GPO, Single and Joint with the paper's A2C train at its row's cost."""
+    for algo, row in (("a2c", 2e-4), ("a2c-sb3", 6e-4), ("single-a2c", 2e-4), ("joint-a2c", 2e-4)):
+        spec = build_run(algo, "HalfCheetah-v5", 100_000, 0, population=4)
+        assert run_seconds(spec, COSTS)["training"] == pytest.approx(spec.env_steps * row), algo
+    gpo = build_run("gpo-a2c", "HalfCheetah-v5", 150_000, 0, population=4, rounds=6)
+    assert run_seconds(gpo, COSTS)["training"] == pytest.approx(
+        4 * gpo.config.mutation_steps_per_policy * 2e-4
+    )
+
+
+def test_every_kind_the_model_prices_is_measured_by_the_costs_command():
+    from bench.perf.costs import PLAIN_KINDS, plain_configs
+    from bench.runs.planning import KINDS, StepCosts
+
+    assert set(KINDS) == {"population", *PLAIN_KINDS} and set(plain_configs("HalfCheetah-v5", 2048)) == set(
+        PLAIN_KINDS
+    )
+    shipped = StepCosts.shipped()
+    assert set(shipped.train) == set(KINDS)
+    assert all(set(shipped.train[kind]) == set(shipped.obs_dims) for kind in KINDS)  # every task, every kind
 
 
 def test_tasks_are_priced_by_their_own_measured_costs_or_the_nearest_measured_one():
@@ -100,7 +125,16 @@ def test_a_calibration_scales_the_table_and_the_dry_run_says_it_used_it(tmp_path
     assert calibrated.returncode == 0, calibrated.stderr
     cache = next((tmp_path / "gpo-bench").glob("step-costs-*.json"))
     factors = json.loads(cache.read_text())["factors"]
-    assert set(factors) == {"population", "joint", "ppo-kl", "ppo", "a2c", "crossover", "evaluation"}
+    assert set(factors) == {
+        "population",
+        "joint",
+        "ppo-kl",
+        "ppo",
+        "a2c",
+        "a2c-sb3",
+        "crossover",
+        "evaluation",
+    }
     assert all(0.05 < f < 20 for f in factors.values())
     # a known calibration: every kind twice the shipped cost doubles the estimate
     cache.write_text(json.dumps({"factors": dict.fromkeys(factors, 2.0), "measured": "2026-12-07T00:00:00Z"}))
@@ -147,6 +181,20 @@ def test_measuring_one_tasks_step_costs_merges_it_into_the_table_and_keeps_the_o
     assert after["by_task"]["HalfCheetah-v5"]["command"] == "python -m bench.perf costs --env HalfCheetah-v5"
     assert after["by_task"][others[0]]["measured"] == before["measured"]  # the old rows keep their date
     StepCosts.from_dict(after)  # still a table the cost model reads
+
+    # --kind: only that plain kind's rows, with their own provenance; nothing else moves
+    monkeypatch.setattr(perf_costs, "plain_seconds", lambda config: 4e-3)
+    perf_costs.costs(
+        argparse.Namespace(env=["Ant-v5", "Hopper-v5"], steps=2048, out=str(table), kind=["a2c"])
+    )
+    kind_only = json.loads(table.read_text())
+    assert kind_only["train"]["a2c"]["Ant-v5"] == kind_only["train"]["a2c"]["Hopper-v5"] == 4e-3
+    assert {k: v for k, v in kind_only.items() if k not in ("train", "by_kind")} == {
+        k: v for k, v in after.items() if k != "train"
+    }
+    assert all(kind_only["train"][k] == after["train"][k] for k in KINDS if k != "a2c")
+    provenance = kind_only["by_kind"]["a2c"]["Ant-v5"]
+    assert provenance["command"] == "python -m bench.perf costs --env Ant-v5 --env Hopper-v5 --kind a2c"
 
 
 def test_refusing_a_size_no_one_means_never_counts_its_evaluations(monkeypatch):

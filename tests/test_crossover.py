@@ -142,6 +142,32 @@ def test_dagger_child_scores_at_least_as_well_as_the_better_parent(parents, stat
     assert state_child[1].record["child_return"] > 18.0
 
 
+def test_the_hybrid_acts_as_the_parent_its_selector_picks_and_its_return_is_recorded(parents, state_child):
+    """π_H's deterministic action is the mean of the parent π_S favours; on TwoHalves that is the
+    perfect policy (each parent is perfect in its half), so its recorded return (``hybrid_return``,
+    own episodes outside the budget) is near 20 while each parent's is near 10."""
+    from gpo.dagger import Hybrid, Hybrids
+    from gpo.population import evaluate_member
+    from gpo.selector import train_selector
+
+    x, y = parents
+    selector, _ = train_selector(
+        x.trajectories.good_states(0.5),
+        y.trajectories.good_states(0.5),
+        x.agent.obs_normalizer,
+        SelectorConfig(epochs=30),
+        np.random.default_rng(1),
+    )
+    hybrids = Hybrids([Hybrid(x.agent, y.agent, selector)])
+    np.testing.assert_allclose(hybrids.mean_action(LEFT[None])[0], x.agent.mean_action(LEFT))
+    np.testing.assert_allclose(hybrids.mean_action(RIGHT[None])[0], y.agent.mean_action(RIGHT))
+    record = state_child[1].record
+    best_parent = max(evaluate_member(p, SPEC, 20, run_seed=0)[0] for p in (x, y))
+    assert record["hybrid_return"] > 18.0 > best_parent + 5.0
+    assert record["hybrid_eval_steps"] == 20 * 20  # 20 episodes of 20 steps, not in env_steps
+    assert state_child[1].env_steps == 2000 + 3 * 1000
+
+
 def test_parameter_crossover_child_is_far_from_both_parents_state_child_close(parents, state_child):
     x, y = parents
     result = crossover(

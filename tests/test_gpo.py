@@ -92,6 +92,25 @@ def test_pairs_put_the_fitter_parent_first_and_reuse_pairs_with_roles_swapped():
     assert pairs == [(1, 0), (0, 1)]
 
 
+def test_a_cap_on_children_takes_pairs_in_rank_order_while_neither_parent_is_full():
+    """Ranked by R alone: (0,1) 19, (0,2) 18, (1,2) 17, (0,3) 11, (0,4) 10, (1,3) 10, (2,3) 9,
+    (1,4) 9, (2,4) 8, (3,4) 1. Uncapped, member 0 parents four of five children; capped at two,
+    (3,4) is the only pair left with room after the first three, and the best pair not taken yet
+    fills the last place."""
+    returns, div = np.array([10.0, 9.0, 8.0, 1.0, 0.0]), np.zeros((5, 5))
+    uncapped = select_pairs(returns, div, beta=0.0, n_children=5)
+    assert uncapped == [(0, 1), (0, 2), (1, 2), (0, 3), (0, 4)]
+    capped = select_pairs(returns, div, beta=0.0, n_children=5, max_children=2)
+    assert capped == [(0, 1), (0, 2), (1, 2), (3, 4), (0, 3)]
+    # three members, three children: a cap of two means each pair exactly once
+    assert sorted(select_pairs(returns[:3], div[:3, :3], 0.0, 3, max_children=2)) == [(0, 1), (0, 2), (1, 2)]
+    for bad in (1, -1):
+        with pytest.raises(ValueError, match="max_children must be 0"):
+            SelectionConfig(max_children=bad)
+    with pytest.raises(ValueError, match="fitness must be one of"):
+        SelectionConfig(fitness="lagged")
+
+
 def test_beta_schedules():
     linear = SelectionConfig(beta_init=8.0)
     assert [beta_at(linear, k, 5) for k in range(5)] == [8.0, 6.0, 4.0, 2.0, 0.0]
@@ -169,10 +188,44 @@ def test_no_crossover_keeps_selected_members_and_fills_with_the_fittest():
     run = GPO(tiny(crossover=None, population=4))
     run.members = ["m0", "m1", "m2", "m3"]  # stand-ins: reproduction only moves states around
     returns = np.array([1.0, 5.0, 3.0, 9.0])
-    run._reproduce(TaskPool(1), [(2, 1), (2, 1), (1, 2), (2, 1)], returns, None, 0)
+    run._reproduce(TaskPool(1), [(2, 1), (2, 1), (1, 2), (2, 1)], returns, returns, None, 0)
     # The distinct selected members in rank order, then copies of the fittest (member 3).
     assert run.members == ["m2", "m1", "m3", "m3"]
     assert not run.crossovers
+
+
+def test_selection_switches_reach_the_run_and_the_hybrid_changes_no_training_number(monkeypatch):
+    """``fitness="evaluation"`` makes the fitter parent x the one with the higher evaluation;
+    ``max_children=2`` with three members gives each member two children a round; the hybrid's
+    evaluation (``hybrid_return``) is recorded, and with it replaced by NaN every other number
+    of the run is the same bits."""
+    import gpo.crossover as crossover_module
+
+    evaluation = GPO(tiny(selection=SelectionConfig(fitness="evaluation"))).run()
+    assert all(c["parent_x_return"] >= c["parent_y_return"] for c in evaluation.crossovers)
+    default = GPO(tiny()).run()
+    assert all(c["parent_x_train_return"] >= c["parent_y_train_return"] for c in default.crossovers)
+    assert all(np.isfinite(c["hybrid_return"]) and c["hybrid_eval_steps"] > 0 for c in default.crossovers)
+
+    capped = GPO(tiny(selection=SelectionConfig(max_children=2))).run()
+    for k in range(capped.config.rounds - 1):
+        parents = [p for c in capped.crossovers if c["round"] == k for p in (c["parent_x"], c["parent_y"])]
+        assert sorted(parents) == [0, 0, 1, 1, 2, 2]
+
+    def no_hybrids(hybrids, spec, episodes, run_seed):
+        return [(float("nan"), 0)] * len(hybrids)
+
+    monkeypatch.setattr(crossover_module, "evaluate_hybrids", no_hybrids)
+    without = GPO(tiny()).run()
+
+    def training(run):
+        record = comparable(run)
+        record["crossovers"] = [
+            {k: v for k, v in c.items() if not k.startswith("hybrid_")} for c in record["crossovers"]
+        ]
+        return record
+
+    assert training(without) == training(default)
 
 
 # -- workers and learning ---------------------------------------------------------------------------

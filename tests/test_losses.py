@@ -93,8 +93,10 @@ def test_ppo_loss_gradient_matches_autograd(rng, cfg):
     np.testing.assert_allclose(agent.grads, ref_grad, rtol=1e-8, atol=1e-12)
 
 
-def test_a2c_loss_gradient_matches_autograd(rng):
-    cfg = A2CConfig(ent_coef=0.01)
+@pytest.mark.parametrize(
+    "cfg", [A2CConfig.sb3(ent_coef=0.01), A2CConfig.paper(ent_coef=0.01)], ids=["sb3", "paper"]
+)
+def test_a2c_loss_gradient_matches_autograd(rng, cfg):
     agent = ActorCritic(OBS, A, PolicyConfig(hidden=(8, 8), value_hidden=(6,)), rng)
     agent.params += 0.1 * rng.standard_normal(agent.params.shape)
     batch = make_batch(rng, agent)
@@ -206,7 +208,9 @@ def test_ppo_update_equals_the_textbook_loop_over_gathered_minibatches(rng, n_mi
 
 
 @pytest.mark.parametrize(
-    "cfg", [PPOConfig(ent_coef=0.01), PPOConfig.kl_penalty(), A2CConfig()], ids=["clip", "kl_penalty", "a2c"]
+    "cfg",
+    [PPOConfig(ent_coef=0.01), PPOConfig.kl_penalty(), A2CConfig(), A2CConfig.paper()],
+    ids=["clip", "kl_penalty", "a2c-sb3", "a2c-paper"],
 )
 def test_float32_training_passes_give_the_float64_gradient_to_float32_precision(rng, cfg):
     """PolicyConfig(training_dtype="float32") runs μ's and V's passes in float32 and hands the
@@ -258,3 +262,48 @@ def test_a_float32_update_is_deterministic_and_moves_the_parameters_as_float64_d
 def test_an_unknown_training_dtype_is_refused_with_what_is_accepted():
     with pytest.raises(ValueError, match=r"training_dtype must be one of \('float64', 'float32'\)"):
         PolicyConfig(training_dtype="float16")
+
+
+def test_the_papers_a2c_takes_one_adam_step_of_the_a2c_loss_per_batch(rng):
+    """``A2CConfig.paper()``: an update is ONE Adam step on the A2C loss's gradient over the whole
+    batch (standardised GAE advantages, gradient clipped at 0.5), the very step written out here
+    with the optimiser alone; the SB3 configuration steps RMSprop instead."""
+    from gpo.core.a2c import A2C
+    from gpo.core.optim import Adam, RMSprop, clip_grad_norm
+    from gpo.core.rollout import Rollout
+
+    cfg = A2CConfig.paper(n_steps=64, reward_scaling=False)
+    agent = ActorCritic(OBS, A, PolicyConfig(hidden=(8, 8), value_hidden=(6,)), rng)
+    T = cfg.n_steps
+    obs = rng.standard_normal((T, 1, OBS))
+    mean, value, _ = agent.forward(obs.reshape(T, OBS))
+    actions = mean[:, None] + rng.standard_normal((T, 1, A))
+    rollout = Rollout(
+        obs=obs,
+        raw_obs=obs,
+        next_raw_obs=obs,
+        actions=actions,
+        log_probs=np.zeros((T, 1)),
+        means=mean[:, None],
+        log_std=agent.log_std.copy(),
+        values=value[:, None],
+        rewards=rng.standard_normal((T, 1)),
+        terminated=np.zeros((T, 1), bool),
+        truncated=np.zeros((T, 1), bool),
+        next_values=value[:, None],
+    )
+    reference = ActorCritic(OBS, A, PolicyConfig(hidden=(8, 8), value_hidden=(6,)), rng)
+    reference.params[...] = agent.params
+    learner = A2C(cfg, agent)
+    assert isinstance(learner.optimizer, Adam) and isinstance(A2C(A2CConfig(), reference).optimizer, RMSprop)
+    batch = learner.make_batch(rollout, ())
+    learner.update(agent, rollout, np.random.default_rng(0))
+    assert learner.optimizer.t == 1  # one step for the batch
+
+    adam = Adam(reference.params, reference.grads, cfg.learning_rate, eps=cfg.adam_eps)
+    mean, value, cache = reference.forward(batch.obs)
+    loss = a2c_loss(batch, mean, reference.log_std, value, cfg)
+    reference.backward(cache, loss.d_mean, loss.d_log_std, loss.d_value)
+    clip_grad_norm(reference.grads, cfg.max_grad_norm)
+    adam.step()
+    np.testing.assert_array_equal(agent.params, reference.params)

@@ -68,6 +68,29 @@ def test_every_shipped_suite_loads_and_the_paper_suites_have_their_shape():
         (("rounds = 2", "rounds = 2\neval_episodes = 0"), "eval_episodes: expected an integer >= 1"),
         (("rounds = 2", "rounds = 2\ntraining_dtype = 'half'"), "training_dtype: expected one of float64"),
         (('["ppo"]', '["gpo"]'), "gpo/InvertedPendulum-v5/seed0: steps_per_policy (2048) is too small for 2"),
+        (("rounds = 2", "rounds = 2\n[learner]\nlearnig_rate = 1e-3"), "learner.learnig_rate: not a setting"),
+        (
+            ("rounds = 2", "rounds = 2\n[learner]\nlearning_rate = -1e-3"),
+            "learner.learning_rate: learning_rate",
+        ),
+        (
+            ("rounds = 2", "rounds = 2\n[learner]\nlearning_rate = '1e-3'"),
+            "learner.learning_rate: expected a float",
+        ),
+        (("rounds = 2", "rounds = 2\n[learner]\nn_epochs = 2.5"), "learner.n_epochs: expected a int"),
+        (
+            ("rounds = 2", "rounds = 2\n[learner]\nlearning_rate = [1e-3, 1e-3]"),
+            "learner.learning_rate: 0.001 is",
+        ),
+        (
+            ("rounds = 2", "rounds = 2\n[learner]\nlearning_rate = []"),
+            "learner.learning_rate: expected a value",
+        ),
+        (("rounds = 2", "rounds = 2\nlearner = 3"), "learner: expected a table"),
+        (
+            (('["ppo"]', '["ppo", "a2c"]'), ("rounds = 2", "rounds = 2\n[learner]\nkl_target = 0.02")),
+            "learner.kl_target: not a setting of a2c's learner (A2CConfig)",
+        ),
     ],
 )
 def test_a_bad_suite_is_rejected_naming_the_field(tmp_path, change, message):
@@ -80,6 +103,38 @@ def test_a_bad_suite_is_rejected_naming_the_field(tmp_path, change, message):
     result = gpo_bench("run", "--suite", str(path), "--results", str(tmp_path / "r"))
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_a_learner_setting_reaches_every_runs_learner_and_a_list_of_them_names_the_runs(tmp_path):
+    """``[learner]``: one value replaces the default in every run (and is part of its recorded
+    configuration, so a run made with the default is another run); a list makes one set of runs
+    per value, each named by it, as a list of populations does."""
+    body = (
+        GOOD.replace('["ppo"]', '["ppo", "ppo-kl"]')
+        + "[learner]\nlearning_rate = [1e-4, 3e-4]\nn_epochs = 4\n"
+    )
+    suite = load_suite(str(write_suite(tmp_path, body)))
+    runs = suite.runs()
+    assert len(runs) == suite.size() == 2 * 2 * 2  # algorithms x rates x seeds
+    labels = sorted({r.algo_label for r in runs})
+    assert labels == ["ppo-kl-lr0.0001", "ppo-kl-lr0.0003", "ppo-lr0.0001", "ppo-lr0.0003"]
+    for run in runs:
+        learner = run.spec().config.learner
+        assert learner.learning_rate == dict(run.learner)["learning_rate"] and learner.n_epochs == 4
+        assert learner.objective == ("kl_penalty" if run.algo == "ppo-kl" else "clip")  # the rest as named
+        assert run.configuration()["learner"]["learning_rate"] == learner.learning_rate
+    assert len({r.folder(tmp_path) for r in runs}) == len(runs)
+    assert [r.algo_label for r, _ in suite.configurations()] == [
+        "ppo-lr0.0001",
+        "ppo-lr0.0003",
+        "ppo-kl-lr0.0001",
+        "ppo-kl-lr0.0003",
+    ]
+    plain = load_suite(str(write_suite(tmp_path, GOOD)))
+    assert plain.runs()[0].configuration() != runs[0].configuration()
+    one = load_suite(str(write_suite(tmp_path, GOOD + "[learner]\nlearning_rate = 1e-4\n")))
+    assert one.runs()[0].algo_label == "ppo" and one.runs()[0].spec().config.learner.learning_rate == 1e-4
+    assert one.size() == len(one.runs()) == 2
 
 
 def test_narrowing_to_what_the_suite_does_not_have_is_an_error():
@@ -323,3 +378,13 @@ def test_the_new_options_refuse_bad_values_in_one_line(tmp_path, args, message):
     out = gpo_bench(*args, *(["--results", str(tmp_path / "r")] if args[0] == "run" else []))
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and message in out.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_every_algorithm_is_in_the_readmes_table():
+    """A name ``gpo-bench`` accepts is one a reader can look up: README's Algorithms table."""
+    from bench.runs.algorithms import ALGORITHMS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = readme.split("## Algorithms", 1)[1].split("\n\n", 2)[1]
+    listed = {name for line in table.splitlines() for name in line.split("|")[1].replace("`", "").split(", ")}
+    assert set(ALGORITHMS) <= {n.strip() for n in listed}, set(ALGORITHMS) - {n.strip() for n in listed}

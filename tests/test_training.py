@@ -64,6 +64,23 @@ def test_run_stops_at_its_exact_budget(learner, total):
     assert not math.isnan(curve[-1]["eval_return"]) and curve[-1]["eval_steps"] > 0
 
 
+def test_the_papers_a2c_steps_once_per_batch_and_joint_a2c_on_an_m_times_batch():
+    """A run of the paper's A2C takes one optimiser step per 2,048-step batch (489 for a million
+    steps; SB3's takes one per 20); Joint's batch is m environments' (as for PPO), still one step."""
+    from bench.runs.algorithms import build_run
+
+    trainer = Trainer(TrainConfig("InvertedPendulum-v5", 3 * 1024, learner=A2CConfig.paper(n_steps=1024)))
+    try:
+        trainer.run()
+    finally:
+        trainer.close()
+    assert trainer.learner.optimizer.t == 3
+    for algo in ("a2c", "gpo-a2c", "single-a2c", "joint-a2c"):
+        config = build_run(algo, "InvertedPendulum-v5", 1_000_000, 0, population=8).config
+        assert config.learner == A2CConfig.paper(n_envs=8 if algo == "joint-a2c" else 1)
+    assert build_run("a2c-sb3", "InvertedPendulum-v5", 1000, 0).config.learner == A2CConfig()
+
+
 def test_budget_must_divide_among_the_environments():
     with pytest.raises(ValueError, match="multiple of n_envs"):
         TrainConfig("InvertedPendulum-v5", 1002, learner=A2CConfig(n_envs=4))
@@ -80,7 +97,7 @@ from gpo.core.a2c import A2CConfig
 from gpo.core.ppo import PPOConfig
 from gpo.core.trainer import TrainConfig, train
 learner = {"ppo": PPOConfig(n_steps=1024), "kl": PPOConfig.kl_penalty(n_steps=1024),
-           "a2c": A2CConfig()}[sys.argv[1]]
+           "a2c-sb3": A2CConfig.sb3(), "a2c": A2CConfig.paper(n_steps=1024)}[sys.argv[1]]
 curve = train(TrainConfig("HalfCheetah-v5", 3072, seed=int(sys.argv[2]), learner=learner,
                           eval_every_steps=2048, eval_episodes=1, log_every_steps=1000))
 # float.hex is exact to the bit (and NaN-safe); times are the only numbers allowed to differ.
@@ -99,7 +116,7 @@ def curve_in_subprocess(learner: str, seed: int, threads: int = 1) -> list[dict]
     return json.loads(out.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("learner", ["ppo", "kl", "a2c"])
+@pytest.mark.parametrize("learner", ["ppo", "kl", "a2c", "a2c-sb3"])
 def test_same_seed_gives_bit_identical_curves_across_processes(learner):
     first, second = curve_in_subprocess(learner, 7), curve_in_subprocess(learner, 7)
     assert len(first) >= 3 and "value_loss" in first[-1]
@@ -183,3 +200,37 @@ def test_a_trainer_that_is_behind_catches_up_before_training_in_lockstep():
     finally:
         for trainer in trainers:
             trainer.close()
+
+
+@pytest.mark.parametrize("learner", ["ppo", "a2c-sb3"])
+def test_the_sb3_peer_is_configured_with_our_learners_settings(learner):
+    """``python -m bench.perf peer --learner L`` compares ours with SB3's own PPO or A2C: each SB3
+    model must carry our configuration's batch, rates and coefficients, or the check compares two
+    different learners."""
+    from bench.perf import ours_trainer, sb3_model
+
+    ours = ours_trainer("InvertedPendulum-v5", 4096, 0, learner=learner)
+    config = ours.config.learner
+    ours.close()
+    model = sb3_model("InvertedPendulum-v5", 0, learner)
+    try:
+        assert model.get_env().num_envs == config.n_envs and model.n_steps == config.n_steps
+        assert (model.learning_rate, model.gamma, model.gae_lambda) == (
+            config.learning_rate,
+            config.gamma,
+            config.gae_lambda,
+        )
+        assert (model.ent_coef, model.vf_coef, model.max_grad_norm) == (
+            config.ent_coef,
+            config.vf_coef,
+            config.max_grad_norm,
+        )
+        optimizer = model.policy.optimizer
+        if learner == "a2c-sb3":
+            assert type(optimizer).__name__ == "RMSprop" and optimizer.defaults["eps"] == config.rms_eps
+            assert optimizer.defaults["alpha"] == config.rms_alpha and not model.normalize_advantage
+        else:
+            assert model.batch_size == config.n_steps * config.n_envs // config.n_minibatches
+            assert model.n_epochs == config.n_epochs
+    finally:
+        model.get_env().close()

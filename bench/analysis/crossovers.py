@@ -14,7 +14,11 @@ the paper's Figure 2a past the first round: per algorithm × task × kind × rou
 - ``above_weaker``, ``above_better``: the share of children at least as good as their weaker,
   or their better, parent;
 - ``selector_accuracy``, ``imitation_kl``: the selector's accuracy on its parents' labels and
-  the child's final imitation loss (KL to the hybrid policy), means.
+  the child's final imitation loss (KL to the hybrid policy), means;
+- ``hybrid`` and ``hybrid_gap_better``: the hybrid π_H's own return (deterministic, its own
+  episodes; runs made before it was recorded have NaN) and π_H − better parent. π_H above the
+  better parent with the child below it: imitation loses what the selector found; π_H at the
+  parents' mean: the selector finds nothing to combine.
 
 The unit of replication is the run (the seed), not the child: a run's children share parents
 and a round's state, so each run's children are averaged first, and the standard errors are
@@ -38,7 +42,10 @@ def _per_run(crossovers: pd.DataFrame) -> pd.DataFrame:
     parents = crossovers[["parent_x_return", "parent_y_return"]].to_numpy(float)
     child = crossovers["child_return"].to_numpy(float)
     better, mean = parents.max(axis=1), parents.mean(axis=1)
+    hybrid = crossovers.get("hybrid_return", pd.Series(np.nan, index=crossovers.index)).to_numpy(float)
     rows = crossovers.assign(
+        hybrid=hybrid,
+        hybrid_gap_better=hybrid - better,
         child=child,
         better_parent=better,
         mean_parent=mean,
@@ -57,6 +64,8 @@ def _per_run(crossovers: pd.DataFrame) -> pd.DataFrame:
         "above_better",
         "selector_accuracy",
         "imitation_kl",
+        "hybrid",
+        "hybrid_gap_better",
     ]
     return rows.groupby([*GROUP, "seed"], sort=False)[columns].mean().reset_index()
 
@@ -91,6 +100,8 @@ def crossover_table(study: Study) -> pd.DataFrame:
         above_better=("above_better", "mean"),
         selector_accuracy=("selector_accuracy", "mean"),
         imitation_kl=("imitation_kl", "mean"),
+        hybrid=("hybrid", "mean"),
+        hybrid_gap_better=("hybrid_gap_better", "mean"),
     ).reset_index()
     children = crossovers.groupby(GROUP, sort=False).size().rename("children").reset_index()
     table = table.merge(children, on=GROUP)
@@ -113,13 +124,16 @@ def crossover_markdown(table: pd.DataFrame) -> str:
         "`≥ weaker`/`≥ better`: share of children at least as good as that parent.",
     ]
     for (algo, env, kind), rows in table.groupby(["algo", "env", "kind"], sort=False):
+        # π_H's columns only where its runs recorded it (none before issue #44)
+        hybrid = "hybrid" in rows and rows["hybrid"].notna().any()
         lines += [
             "",
             f"#### {env}, {algo}, {KINDS[kind]} crossover",
             "",
             "| round | runs | children | child | better parent | child − better parent | "
-            "child − mean parent | ≥ weaker | ≥ better | selector accuracy | imitation KL |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "child − mean parent | ≥ weaker | ≥ better | selector accuracy | imitation KL |"
+            + (" π_H | π_H − better parent |" if hybrid else ""),
+            "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if hybrid else ""),
         ]
         for row in rows.itertuples():
             lines.append(
@@ -127,5 +141,6 @@ def crossover_markdown(table: pd.DataFrame) -> str:
                 f"{pm(row.gap_better, row.gap_better_se)} | {pm(row.gap_mean, row.gap_mean_se)} | "
                 f"{row.above_weaker:.2f} | {row.above_better:.2f} | {row.selector_accuracy:.3f} | "
                 f"{row.imitation_kl:.3f} |"
+                + (f" {row.hybrid:.0f} | {row.hybrid_gap_better:+.0f} |" if hybrid else "")
             )
     return "\n".join(lines) + "\n"

@@ -133,13 +133,24 @@ def env_rates(env_id: str, steps: int, seed: int) -> dict[str, float]:
     }
 
 
+PEER_LEARNERS = ("ppo", "a2c-sb3")  # ours against SB3's own: clipped PPO, and SB3's A2C
+
+
 def ours_trainer(
-    env_id: str, steps: int, seed: int, eval_every_steps: int = 0, training_dtype: str = "float64"
+    env_id: str,
+    steps: int,
+    seed: int,
+    eval_every_steps: int = 0,
+    training_dtype: str = "float64",
+    learner: str = "ppo",
 ) -> Trainer:
+    from gpo.core.a2c import A2CConfig
+
     policy = PolicyConfig(training_dtype=training_dtype)
+    config = {"ppo": PPOConfig, "a2c-sb3": A2CConfig.sb3}[learner]()
     return Trainer(
         TrainConfig(
-            env_id, steps, seed=seed, learner=PPOConfig(), policy=policy, eval_every_steps=eval_every_steps
+            env_id, steps, seed=seed, learner=config, policy=policy, eval_every_steps=eval_every_steps
         )
     )
 
@@ -153,14 +164,41 @@ def ours_sps(env_id: str, steps: int, seed: int = 0, training_dtype: str = "floa
     return steps / elapsed
 
 
-def sb3_model(env_id: str, seed: int):
+def sb3_model(env_id: str, seed: int, learner: str = "ppo"):
     """SB3 PPO with our defaults: same batch, epochs, minibatch size, lr, γ, λ, ε, coefficients,
     2 × 64 tanh networks with orthogonal init, log σ₀ = 0, and VecNormalize for the same
-    observation normalisation and reward scaling."""
+    observation normalisation and reward scaling. ``learner="a2c-sb3"``: SB3's A2C with
+    ``A2CConfig.sb3()``'s settings (its own defaults) on the same networks and normalisation."""
     from stable_baselines3 import PPO as SB3PPO
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize
 
+    net = {"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "log_std_init": 0.0}
+    if learner == "a2c-sb3":
+        from stable_baselines3 import A2C as SB3A2C
+
+        from gpo.core.a2c import A2CConfig
+
+        a2c = A2CConfig.sb3()
+        venv = VecNormalize(make_vec_env(env_id, n_envs=a2c.n_envs, seed=seed), gamma=a2c.gamma)
+        return SB3A2C(
+            "MlpPolicy",
+            venv,
+            learning_rate=a2c.learning_rate,
+            n_steps=a2c.n_steps,
+            gamma=a2c.gamma,
+            gae_lambda=a2c.gae_lambda,
+            ent_coef=a2c.ent_coef,
+            vf_coef=a2c.vf_coef,
+            max_grad_norm=a2c.max_grad_norm,
+            rms_prop_eps=a2c.rms_eps,
+            use_rms_prop=True,
+            normalize_advantage=a2c.normalize_advantage,
+            policy_kwargs=net,
+            device="cpu",
+            seed=seed,
+            verbose=0,
+        )
     cfg = PPOConfig()
     venv = VecNormalize(make_vec_env(env_id, n_envs=cfg.n_envs, seed=seed), gamma=cfg.gamma)
     return SB3PPO(
@@ -176,7 +214,7 @@ def sb3_model(env_id: str, seed: int):
         ent_coef=cfg.ent_coef,
         vf_coef=cfg.vf_coef,
         max_grad_norm=cfg.max_grad_norm,
-        policy_kwargs={"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "log_std_init": 0.0},
+        policy_kwargs=net,
         device="cpu",
         seed=seed,
         verbose=0,

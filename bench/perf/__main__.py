@@ -11,9 +11,10 @@ import numpy as np
 from bench.perf import (
     OVERHEAD_ROUNDS,
     OVERHEAD_STEPS_PER_POLICY,
+    PEER_LEARNERS,
 )
 from bench.perf import __doc__ as perf_doc
-from bench.perf.costs import costs, joint_scaling
+from bench.perf.costs import PLAIN_KINDS, costs, joint_scaling
 from bench.perf.gpo_overhead import floor, gpo_overhead, profile
 from bench.perf.kernels import kernel_costs
 from bench.perf.stepping import collection, policy_stepping, stepping
@@ -35,8 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--env", default="HalfCheetah-v5")
     p.add_argument("--env-steps", type=int, default=20000)
     p.add_argument("--rounds", type=int, default=3)
-    p = sub.add_parser("peer", help="final returns of ours vs SB3 PPO with the same settings")
+    p = sub.add_parser("peer", help="final returns of ours vs SB3's PPO (or A2C) with the same settings")
     p.add_argument("--env", default="HalfCheetah-v5")
+    p.add_argument("--learner", choices=PEER_LEARNERS, default="ppo", help="ppo, or SB3's A2C")
     p.add_argument("--steps", type=int, default=200_000)
     p.add_argument("--seeds", type=int, default=3)
     p = sub.add_parser("gpo-overhead", help="GPO vs Single steps/s on the same budget")
@@ -84,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--env", action="append", help="a task (repeatable); default: every suite's tasks")
     p.add_argument("--steps", type=int, default=8192, help="steps per member measured")
     p.add_argument("--out", default="bench/data/step-costs.json")
+    p.add_argument(
+        "--kind",
+        action="append",
+        choices=PLAIN_KINDS,
+        help="measure only this plain kind (repeatable), merging its rows into the table",
+    )
     args = parser.parse_args(argv)
     if args.command == "joint-scaling":
         args.population = args.population or [4, 8]

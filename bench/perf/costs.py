@@ -45,10 +45,35 @@ def suite_tasks() -> list[str]:
     return sorted({env for name in shipped() for env in load_suite(name).envs})
 
 
-def step_costs(task: str, steps: int) -> dict:
-    """Core-seconds per env step on ``task``, each kind measured on its own, one thread."""
+PLAIN_KINDS = ("joint", "ppo-kl", "ppo", "a2c", "a2c-sb3")  # the kinds measured as one plain run
+
+
+def plain_configs(task: str, steps: int) -> dict:
+    """The plain (one-policy) training of each plain step-cost kind, ``steps`` per policy."""
     from baselines.single import SingleConfig, joint_config
     from gpo.core.a2c import A2CConfig
+
+    single = SingleConfig(task, steps, population=4, eval_every_steps=0)
+    return {
+        "joint": joint_config(single),
+        "ppo-kl": TrainConfig(task, steps, learner=PPOConfig.kl_penalty(), eval_every_steps=0),
+        "ppo": TrainConfig(task, steps, learner=PPOConfig(), eval_every_steps=0),
+        "a2c": TrainConfig(task, steps, learner=A2CConfig.paper(), eval_every_steps=0),
+        "a2c-sb3": TrainConfig(task, steps, learner=A2CConfig.sb3(), eval_every_steps=0),
+    }
+
+
+def plain_seconds(train_config: TrainConfig) -> float:
+    """Core-seconds per env step of one plain training run."""
+    trainer = Trainer(train_config)
+    start = time.perf_counter()
+    trainer.run()
+    trainer.close()
+    return (time.perf_counter() - start) / train_config.total_steps
+
+
+def step_costs(task: str, steps: int) -> dict:
+    """Core-seconds per env step on ``task``, each kind measured on its own, one thread."""
     from gpo.core.evaluation import evaluate_together
     from gpo.core.parallel import TaskPool
     from gpo.gpo import GPO, GPOConfig
@@ -68,21 +93,9 @@ def step_costs(task: str, steps: int) -> dict:
         env.close()
     mutation_steps = m * config.mutation_steps(0)
     crossover_steps = sum(c["env_steps"] for c in run.crossovers)
-    child_eval = sum(c["eval_steps"] for c in run.crossovers) * evaluation
+    child_eval = sum(c["eval_steps"] + c["hybrid_eval_steps"] for c in run.crossovers) * evaluation
     train = {"population": (record["seconds_mutation"] - record["seconds_evaluation"]) / mutation_steps}
-
-    def plain(train_config) -> float:
-        trainer = Trainer(train_config)
-        start = time.perf_counter()
-        trainer.run()
-        trainer.close()
-        return (time.perf_counter() - start) / train_config.total_steps
-
-    single = SingleConfig(task, steps, population=m, eval_every_steps=0)
-    train["joint"] = plain(joint_config(single))
-    train["ppo-kl"] = plain(TrainConfig(task, steps, learner=PPOConfig.kl_penalty(), eval_every_steps=0))
-    train["ppo"] = plain(TrainConfig(task, steps, learner=PPOConfig(), eval_every_steps=0))
-    train["a2c"] = plain(TrainConfig(task, steps, learner=A2CConfig(), eval_every_steps=0))
+    train.update({kind: plain_seconds(c) for kind, c in plain_configs(task, steps).items()})
     return {
         "train": train,
         "crossover": (record["seconds_crossover"] - child_eval) / crossover_steps,
@@ -95,26 +108,37 @@ def costs(args: argparse.Namespace) -> dict:
     """Measure each task's step costs and merge them into the table at ``--out``: the tasks
     measured replace their rows, every other task keeps its own (a table is never cut down to
     the tasks of one call). ``by_task`` says when, where and at which commit each row was
-    measured; the top-level fields describe the latest call."""
+    measured; the top-level fields describe the latest full call.
+
+    ``--kind K`` measures only plain kind K (repeatable: a kind added to the table, such as the
+    paper's A2C, without re-measuring the rest): its rows' provenance goes to ``by_kind[K][task]``
+    and nothing else changes. Calibration factors are per kind, so a row measured on another
+    machine than the rest still prices correctly once calibrated."""
     limit_threads()
     from bench.envs import env_kwargs_for  # noqa: F401  (registers the Hilly tasks)
     from bench.runs.planning import KINDS
     from bench.runs.results import cpu_record, git_commit
 
     tasks = args.env or suite_tasks()
+    kinds = getattr(args, "kind", None) or []
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     out = Path(args.out) if args.out else None
     table = previous_table(out, KINDS)
     for task in tasks:
-        measured = step_costs(task, args.steps)
+        if kinds:
+            configs = plain_configs(task, args.steps)
+            measured = {"train": {kind: plain_seconds(configs[kind]) for kind in kinds}}
+        else:
+            measured = step_costs(task, args.steps)
+            table["crossover"][task] = measured["crossover"]
+            table["evaluation"][task] = measured["evaluation"]
+            table["obs_dims"][task] = measured["obs_dim"]
         for kind, seconds in measured["train"].items():
             table["train"][kind][task] = seconds
-        table["crossover"][task] = measured["crossover"]
-        table["evaluation"][task] = measured["evaluation"]
-        table["obs_dims"][task] = measured["obs_dim"]
         print(f"{task}: {json.dumps(measured)}", file=sys.stderr, flush=True)
+    command = "python -m bench.perf costs" + "".join(f" --env {t}" for t in args.env or ())
     provenance = {
-        "command": "python -m bench.perf costs" + "".join(f" --env {t}" for t in args.env or ()),
+        "command": command + "".join(f" --kind {k}" for k in kinds),
         "steps": args.steps,
         "threads": 1,
         "unit": "core-seconds per env step",
@@ -123,8 +147,12 @@ def costs(args: argparse.Namespace) -> dict:
         "commit": git_commit(),
         "cpu": cpu_record()["model"],
     }
-    table["by_task"].update(dict.fromkeys(tasks, provenance))
-    table.update(provenance)
+    if kinds:
+        for kind in kinds:
+            table.setdefault("by_kind", {}).setdefault(kind, {}).update(dict.fromkeys(tasks, provenance))
+    else:
+        table["by_task"].update(dict.fromkeys(tasks, provenance))
+        table.update(provenance)
     if out:
         from bench.runs.results import write_json
 

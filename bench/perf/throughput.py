@@ -64,19 +64,21 @@ def peer(args: argparse.Namespace) -> dict:
     limit_threads()
     ours, sb3 = [], []
     for seed in range(args.seeds):
-        trainer = ours_trainer(args.env, args.steps, seed)
+        learner = getattr(args, "learner", "ppo")
+        trainer = ours_trainer(args.env, args.steps, seed, learner=learner)
         trainer.run()
         eval_env = gym.make(args.env)  # the same evaluation as SB3's below, on a fresh env
         returns, _ = evaluate(trainer.agent, eval_env, PEER_EVAL_EPISODES, seed + EVAL_SEED_OFFSET)
         eval_env.close()
         trainer.close()
         ours.append(float(np.mean(returns)))
-        model = sb3_model(args.env, seed)
+        model = sb3_model(args.env, seed, learner)
         model.learn(args.steps)
         sb3.append(sb3_eval(model, args.env, PEER_EVAL_EPISODES, seed + EVAL_SEED_OFFSET))
         model.get_env().close()
         print(f"seed {seed}: ours {ours[-1]:.1f}  sb3 {sb3[-1]:.1f}", file=sys.stderr, flush=True)
     result = {
+        "learner": getattr(args, "learner", "ppo"),
         "env": args.env,
         "steps": args.steps,
         "seeds": args.seeds,

@@ -2,8 +2,10 @@
 learner its policies train with and the family's own switches.
 
 Budgets are per policy, as in the paper: GPO, Single and Joint with population m all consume
-m × ``steps_per_policy`` env steps; ``ppo``, ``ppo-kl`` and ``a2c`` are one plain policy.
-GPO and its baselines use the GPO paper's learner (PPO with the adaptive KL penalty) or A2C.
+m × ``steps_per_policy`` env steps; ``ppo``, ``ppo-kl``, ``a2c`` and ``a2c-sb3`` are one plain
+policy. GPO and its baselines use one of the GPO paper's two learners: PPO with the adaptive KL
+penalty, or (``-a2c``) the paper's A2C, one gradient step per batch of that PPO
+(``A2CConfig.paper``). ``a2c-sb3`` is Stable-Baselines3's A2C, a different learner.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bench.envs import env_kwargs_for
@@ -50,7 +52,7 @@ class Algorithm:
 
 ALGORITHM_TABLE = {
     "gpo": Algorithm(GPO, PPOConfig.kl_penalty),
-    "gpo-a2c": Algorithm(GPO, A2CConfig),
+    "gpo-a2c": Algorithm(GPO, A2CConfig.paper),
     "gpo-no-crossover": Algorithm(GPO, PPOConfig.kl_penalty, {"crossover": None}),
     "gpo-param-crossover": Algorithm(
         GPO, PPOConfig.kl_penalty, {"crossover": CrossoverConfig(kind="parameter")}
@@ -61,20 +63,29 @@ ALGORITHM_TABLE = {
     "gpo-data-sharing": Algorithm(
         GPO, PPOConfig.kl_penalty, {"data_sharing": DataSharingConfig(enabled=True)}
     ),
+    # Choices the paper leaves open (issue #44; each field's docstring says why it is open)
+    "gpo-fresh-child": Algorithm(
+        GPO, PPOConfig.kl_penalty, {"crossover": CrossoverConfig(child_init="random")}
+    ),
+    "gpo-eval-fitness": Algorithm(
+        GPO, PPOConfig.kl_penalty, {"selection": SelectionConfig(fitness="evaluation")}
+    ),
+    "gpo-two-children": Algorithm(GPO, PPOConfig.kl_penalty, {"selection": SelectionConfig(max_children=2)}),
     "single": Algorithm(SINGLE, PPOConfig.kl_penalty),
-    "single-a2c": Algorithm(SINGLE, A2CConfig),
+    "single-a2c": Algorithm(SINGLE, A2CConfig.paper),
     "joint": Algorithm(JOINT, PPOConfig.kl_penalty),
-    "joint-a2c": Algorithm(JOINT, A2CConfig),
+    "joint-a2c": Algorithm(JOINT, A2CConfig.paper),
     "ppo": Algorithm(PLAIN, PPOConfig),
     "ppo-kl": Algorithm(PLAIN, PPOConfig.kl_penalty),
-    "a2c": Algorithm(PLAIN, A2CConfig),
+    "a2c": Algorithm(PLAIN, A2CConfig.paper),
+    "a2c-sb3": Algorithm(PLAIN, A2CConfig.sb3),
 }
 ALGORITHMS = tuple(ALGORITHM_TABLE)
 
 
 def uses(algo: str) -> tuple[str, ...]:
     """Which of ``population`` and ``rounds`` an algorithm reads: GPO both, Single and Joint the
-    population, one plain policy (``ppo``, ``ppo-kl``, ``a2c``) neither."""
+    population, one plain policy (``ppo``, ``ppo-kl``, ``a2c``, ``a2c-sb3``) neither."""
     return ALGORITHM_TABLE[algo].family.uses
 
 
@@ -128,6 +139,7 @@ def build_run(
     eval_every_steps: int = EVAL_EVERY_STEPS,
     eval_episodes: int = EVAL_EPISODES,
     training_dtype: str = "float64",
+    learner_settings: dict | None = None,
 ) -> RunSpec:
     """The run ``algo`` names; configuration errors raise ValueError with the reason.
 
@@ -135,6 +147,8 @@ def build_run(
     Every algorithm evaluates ``eval_episodes`` deterministic episodes after each
     ``eval_every_steps`` per-policy env steps (``gpo.core.trainer.TrainConfig``). ``training_dtype``
     is the precision of every learner's passes (``gpo.core.policy.PolicyConfig``).
+    ``learner_settings`` replace fields of the algorithm's learner configuration (a suite's
+    ``[learner]`` table: ``{"learning_rate": 3e-4}``).
     """
     if algo not in ALGORITHM_TABLE:
         raise ValueError(f"unknown algorithm {algo!r}; accepted: {', '.join(ALGORITHMS)}")
@@ -144,6 +158,10 @@ def build_run(
     if env_kwargs is None:
         env_kwargs = env_kwargs_for(env_id, seed)
     algorithm = ALGORITHM_TABLE[algo]
+    learner = algorithm.learner
+    if learner_settings:
+        learner = functools.partial(_with_settings, algorithm.learner, tuple(learner_settings.items()))
+        learner()  # a setting the configuration refuses raises ValueError here
     request = Request(
         env_id,
         steps_per_policy,
@@ -154,8 +172,13 @@ def build_run(
         eval_every_steps,
         eval_episodes,
         PolicyConfig(training_dtype=training_dtype),
-        algorithm.learner,
+        learner,
         algorithm.fields,
         workers,
     )
     return RunSpec(algorithm.family, algorithm.family.configure(request))
+
+
+def _with_settings(make: Callable[[], Any], settings: tuple[tuple[str, Any], ...]) -> Any:
+    """The learner configuration ``make`` builds, with ``settings`` replacing its fields."""
+    return replace(make(), **dict(settings))

@@ -8,7 +8,9 @@ A run's cost is the sum of its parts, each priced per env step for its task:
 
 ``kind`` is how the learner's steps are taken: ``population`` (m members of the paper's PPO
 learner in lockstep: GPO's mutation, Single), ``joint`` (one policy, m environments),
-``ppo-kl``, ``ppo`` (clipped) and ``a2c``. The step costs come from
+``ppo-kl``, ``ppo`` (clipped), ``a2c`` (the paper's: one Adam step per 2,048-step batch) and
+``a2c-sb3`` (SB3's: an RMSprop step every 20 steps); an A2C run of any family is priced at its
+A2C's plain cost. The step costs come from
 ``python -m bench.perf costs`` (committed as ``bench/data/step-costs.json`` with the command and
 date); a task it did not measure is priced as the measured task nearest in observation size,
 and the estimate says so. Evaluation steps are counted as full episodes (the task's time limit):
@@ -35,7 +37,7 @@ import gymnasium as gym
 from bench.runs.algorithms import RunSpec
 
 COSTS_FILE = "step-costs.json"
-KINDS = ("population", "joint", "ppo-kl", "ppo", "a2c")
+KINDS = ("population", "joint", "ppo-kl", "ppo", "a2c", "a2c-sb3")
 
 
 @dataclass(frozen=True)

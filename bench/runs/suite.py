@@ -15,6 +15,15 @@ validated completely before anything starts: every error names the field and wha
     training_dtype = "float64"     # optional: or "float32", the precision of the learners' passes
     [env_seeds]                    # optional, last (a TOML table): other seeds for some tasks
     "Walker2d-v5" = 5              # a count or a list, as ``seeds``
+    [learner]                      # optional, last (a TOML table): learner settings of every run
+    learning_rate = [3e-4, 1e-3]   # a value, or a list: one set of runs each, named by the value
+
+A ``[learner]`` setting is a field of every listed algorithm's learner configuration
+(``PPOConfig``, ``A2CConfig``: ``learning_rate``, ``kl_target``, ...), of its type, checked by
+building it. It replaces the algorithm's default for every run of the suite, so it is part of each
+run's configuration (``run.json``); a setting given as a list of several values names its runs
+(``ppo-kl-lr0.0003``), as a list of populations does (``gpo-m4``). A sweep of a plain learner
+(``bench/suites/a2c-sweep.toml``) or a study with another learner (issue #46) is a suite.
 
 The evaluation schedule is not part of a run's identity (like the number of workers): it never
 changes what a run trains, only where its curve is sampled, so a finished run evaluated on another
@@ -24,20 +33,32 @@ schedule still counts as done. ``eval_episodes`` is: it changes the evaluation r
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import tomllib
 
 from bench.envs import retired_version_error
-from bench.runs.algorithms import ALGORITHMS, EVAL_EPISODES, EVAL_EVERY_STEPS, RunSpec, build_run, uses
+from bench.runs.algorithms import (
+    ALGORITHM_TABLE,
+    ALGORITHMS,
+    EVAL_EPISODES,
+    EVAL_EVERY_STEPS,
+    RunSpec,
+    build_run,
+    uses,
+)
 from bench.runs.results import CorruptRun, done_record
 from gpo.core.policy import TRAINING_DTYPES
 
 FIELDS = ("description", "algorithms", "envs", "seeds", "steps_per_policy", "population", "rounds")
-OPTIONAL = {"description", "eval_every_steps", "eval_episodes", "training_dtype", "env_seeds"}
+OPTIONAL = {"description", "eval_every_steps", "eval_episodes", "training_dtype", "env_seeds", "learner"}
+# How a learner setting that a suite varies appears in its runs' names (others: the field's name).
+SETTING_LABELS = {"learning_rate": "lr"}
 # Configuration keys that say where a curve is evaluated, not what is trained (``eval_every`` is
 # the iteration count older versions recorded).
 SCHEDULE_KEYS = ("eval_every", "eval_every_steps", "eval_offset_steps", "eval_at_end", "eval_seed")
@@ -67,10 +88,16 @@ class Run:
     eval_every_steps: int = EVAL_EVERY_STEPS
     eval_episodes: int = EVAL_EPISODES
     training_dtype: str = "float64"
+    learner: tuple[tuple[str, Any], ...] = ()  # the suite's [learner] settings: (field, value)
+    label_learner: tuple[str, ...] = ()  # the settings the suite varies, so part of the name
 
     @property
     def algo_label(self) -> str:
-        return f"{self.algo}-m{self.population}" if self.label_population else self.algo
+        label = f"{self.algo}-m{self.population}" if self.label_population else self.algo
+        for name, value in self.learner:
+            if name in self.label_learner:
+                label += f"-{SETTING_LABELS.get(name, name)}{_label_value(value)}"
+        return label
 
     @property
     def name(self) -> str:
@@ -88,6 +115,7 @@ class Run:
             "eval_every_steps": self.eval_every_steps,
             "eval_episodes": self.eval_episodes,
             "training_dtype": self.training_dtype,
+            "learner_settings": dict(self.learner),
         }
 
     def spec(self) -> RunSpec:
@@ -140,6 +168,13 @@ class Suite:
     # (task, seeds) for the tasks that run other seeds than ``seeds`` (a study extended with more
     # seeds where its answer rests, say)
     env_seeds: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    # [learner]: (field, its values) for each learner setting, one set of runs per combination
+    learner: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    def learner_combinations(self) -> list[tuple[tuple[str, Any], ...]]:
+        """Every combination of the ``[learner]`` settings' values (one, empty, without them)."""
+        names = [name for name, _ in self.learner]
+        return [tuple(zip(names, values)) for values in itertools.product(*(v for _, v in self.learner))]
 
     def seeds_for(self, env: str) -> tuple[int, ...]:
         return dict(self.env_seeds).get(env, self.seeds)
@@ -178,14 +213,15 @@ class Suite:
 
     def size(self) -> int:
         """How many runs the suite has (without listing them)."""
-        return len(self.algorithms) * len(self.populations) * sum(len(self.seeds_for(e)) for e in self.envs)
+        seeds = sum(len(self.seeds_for(e)) for e in self.envs)
+        return len(self.algorithms) * len(self.populations) * len(self.learner_combinations()) * seeds
 
     def configurations(self) -> list[tuple[Run, int]]:
         """One run of each algorithm, population and task (its first seed), and how many seeds
         it has: a run's configuration and cost never depend on its seed."""
         first = {}
         for run in self.runs_of(seeds_per_env=1):
-            first[(run.algo, run.population, run.env)] = run
+            first[(run.algo_label, run.env)] = run
         return [(run, len(self.seeds_for(run.env))) for run in first.values()]
 
     def validate(self, any_size: bool = False) -> None:
@@ -209,6 +245,7 @@ class Suite:
     def runs_of(self, seeds_per_env: int | None = None) -> list[Run]:
         """The suite's runs; with ``seeds_per_env``, only each task's first seeds."""
         vary = len(self.populations) > 1
+        varied = tuple(name for name, values in self.learner if len(values) > 1)
         return [
             Run(
                 self.name,
@@ -222,9 +259,12 @@ class Suite:
                 self.eval_every_steps,
                 self.eval_episodes,
                 self.training_dtype,
+                settings,
+                varied,
             )
             for algo in self.algorithms
             for m in self.populations
+            for settings in self.learner_combinations()
             for env in self.envs
             for seed in self.seeds_for(env)[:seeds_per_env]
         ]
@@ -315,6 +355,57 @@ def _env_seeds(value, envs: tuple[str, ...]) -> tuple[tuple[str, tuple[int, ...]
     return tuple((env, _seeds(value[env])) for env in envs if env in value)
 
 
+def _label_value(value) -> str:
+    """A setting's value in a run's name: ``0.0003`` for 3e-4 (``g`` format), ``true``, ``clip``."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return format(value, "g") if isinstance(value, float) else str(value)
+
+
+def _learner(value, algorithms: tuple[str, ...]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """``[learner]``: field -> a value or a non-empty list of values, each a field of every
+    algorithm's learner configuration, of its type, and accepted by it (built to check)."""
+    if not isinstance(value, dict):
+        raise SuiteError(f"learner: expected a table of learner settings to values, got {value!r}")
+    defaults = {algo: ALGORITHM_TABLE[algo].learner() for algo in algorithms}
+    settings = []
+    for name, given in value.items():
+        values = given if isinstance(given, list) else [given]
+        if not values:
+            raise SuiteError(f"learner.{name}: expected a value or a non-empty list of values, got []")
+        _no_duplicate(f"learner.{name}", values)
+        for algo, config in defaults.items():
+            fields = {f.name for f in dataclasses.fields(config)}
+            if name not in fields:
+                raise SuiteError(
+                    f"learner.{name}: not a setting of {algo}'s learner ({type(config).__name__}); "
+                    f"accepted: {', '.join(sorted(fields))}"
+                )
+            default = getattr(config, name)
+            for v in values:
+                if not _same_kind(v, default):
+                    raise SuiteError(
+                        f"learner.{name}: expected a {type(default).__name__} as {algo}'s default "
+                        f"({default!r}), got {v!r}"
+                    )
+                try:
+                    replace(config, **{name: v})
+                except ValueError as error:
+                    raise SuiteError(f"learner.{name}: {error}") from None
+        settings.append((name, tuple(float(v) if isinstance(default, float) else v for v in values)))
+    return tuple(settings)
+
+
+def _same_kind(value, default) -> bool:
+    """Whether TOML's ``value`` can stand for a field whose default is ``default`` (an integer
+    stands for a float, never a bool for a number)."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return type(value) is type(default)
+
+
 def _names(field: str, value, accepted, retired=lambda name: None) -> tuple[str, ...]:
     """``value`` checked as a non-empty list of ``accepted`` names; ``retired(name)`` says why an
     unknown one is another version of an accepted one, or None (``bench.envs.retired_version_error``)."""
@@ -373,6 +464,7 @@ def load_suite(name_or_path: str) -> Suite:
         eval_every_steps=_int("eval_every_steps", data.get("eval_every_steps", EVAL_EVERY_STEPS), 0),
         eval_episodes=_int("eval_episodes", data.get("eval_episodes", EVAL_EPISODES), 1),
         training_dtype=_choice("training_dtype", data.get("training_dtype", "float64"), TRAINING_DTYPES),
+        learner=_learner(data.get("learner", {}), algorithms),
     )
     suite.validate()
     return suite

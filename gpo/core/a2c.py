@@ -1,33 +1,45 @@
-"""Synchronous advantage actor-critic, A2C (Mnih et al. 2016; the synchronous form of OpenAI
-Baselines), the paper's second learner (Section 4, Table 2).
+"""Synchronous advantage actor-critic, A2C (Mnih et al. 2016): every iteration, ONE gradient step
+on L = −E[log π(a|s) Â] + c_v · E[(V − R)²] − c_e · H[π] (:func:`a2c_loss`). Two configurations:
 
-Every iteration: N environments take n steps each, then ONE gradient step on
-L = −E[log π(a|s) Â] + c_v · E[(V − R)²] − c_e · H[π]. With λ = 1, Â is the n-step return minus
-V(s) (bootstrapped at the rollout's end and at time limits). Defaults are SB3's A2C defaults
-(RMSprop 7e-4, α 0.99, ε 1e-5, n = 5, c_v 0.5, gradient norm 0.5), with 4 synchronous
-environments as is usual on MuJoCo, observation normalisation and reward scaling on.
+- ``A2CConfig.paper()``: the GPO paper's A2C (Section 4, Table 2). "PPO performs 10 steps of
+  full-batch gradient descent on the PPO objective, while A2C does a single descent step": the
+  same 2,048-step batch as our KL-penalty PPO (``PPOConfig.kl_penalty``), its advantages computed
+  as that PPO computes them (GAE λ 0.95, standardised over the batch), its optimiser (Adam,
+  ε 1e-5) and gradient clipping (0.5), and one Adam step per batch (about 490 steps per million
+  env steps). The paper gives no learning rate or optimiser for it; see ``paper()``.
+- ``A2CConfig()`` (also ``A2CConfig.sb3()``): Stable-Baselines3's A2C defaults (RMSprop 7e-4,
+  α 0.99, ε 1e-5, 4 synchronous environments × n = 5 steps, λ = 1 so Â is the n-step return
+  minus V(s), c_v 0.5, gradient norm 0.5; about 50,000 updates per million env steps), with
+  observation normalisation and reward scaling on. The algorithm ``a2c-sb3`` trains with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, replace
+from typing import Literal, NamedTuple
 
 import numpy as np
 
 from gpo.core import distributions
 from gpo.core.learner import ActorCriticLearner, Batch, check_fields
 from gpo.core.normalization import standardize
-from gpo.core.optim import RMSprop, clip_grad_norm
+from gpo.core.optim import Adam, RMSprop, clip_grad_norm
 from gpo.core.policy import ActorCritic
 from gpo.core.rollout import Rollout
 
 Array = np.ndarray
+OPTIMIZERS = ("rmsprop", "adam")
+
+# The paper's A2C learning rate, to be chosen by a sweep of the plain one-policy learner
+# (``paper()``, ``bench/suites/a2c-sweep.toml``); until the sweep has run, the KL-penalty PPO's.
+PAPER_LEARNING_RATE = 1e-3
 
 
 @dataclass(frozen=True)
 class A2CConfig:
+    """Every A2C setting; defaults are SB3's A2C (``paper()`` builds the GPO paper's)."""
+
     n_envs: int = 4
     n_steps: int = 5  # per environment per iteration
     learning_rate: float = 7e-4
@@ -40,15 +52,46 @@ class A2CConfig:
     max_grad_norm: float = 0.5
     normalize_advantage: bool = False
     reward_scaling: bool = True
+    optimizer: Literal["rmsprop", "adam"] = "rmsprop"
+    adam_eps: float = 1e-5  # Adam's ε (the paper's configuration), as PPOConfig's
 
     def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         check_fields(
             self,
             at_least_one=("n_envs", "n_steps"),
-            positive=("learning_rate", "rms_eps", "max_grad_norm"),
+            positive=("learning_rate", "rms_eps", "adam_eps", "max_grad_norm"),
             unit_interval=("gamma", "gae_lambda", "rms_alpha"),
             non_negative=("vf_coef", "ent_coef"),
         )
+
+    @classmethod
+    def sb3(cls, **overrides) -> A2CConfig:
+        """Stable-Baselines3's A2C (this class's defaults)."""
+        return cls(**overrides)
+
+    @classmethod
+    def paper(cls, **overrides) -> A2CConfig:
+        """The GPO paper's A2C: one Adam step of the A2C loss per batch of our KL-penalty PPO.
+
+        Everything but the update is the PPO learner's (``PPOConfig.kl_penalty``): one environment
+        × 2,048 steps (Joint's m× batch comes from m environments, as for PPO), GAE λ 0.95,
+        advantages standardised over the batch, reward scaling, gradient norm 0.5, Adam ε 1e-5.
+        The paper is silent on the optimiser and its learning rate: Adam because its PPO learner
+        uses Adam on the same batches, and ``PAPER_LEARNING_RATE`` by a sweep of the plain
+        one-policy learner only (never GPO), at the paper's 1M steps per policy
+        (``results/a2c-sweep/``).
+        """
+        defaults = {
+            "n_envs": 1,
+            "n_steps": 2048,
+            "gae_lambda": 0.95,
+            "normalize_advantage": True,
+            "optimizer": "adam",
+            "learning_rate": PAPER_LEARNING_RATE,
+        }
+        return replace(cls(**defaults), **overrides)
 
 
 class A2CLoss(NamedTuple):
@@ -85,10 +128,14 @@ def a2c_loss(batch: Batch, mean: Array, log_std: Array, value: Array, config: A2
 
 
 class A2C(ActorCriticLearner):
-    """The A2C learner: one RMSprop step per rollout."""
+    """The A2C learner: one optimiser step per rollout (RMSprop for SB3's, Adam for the paper's)."""
 
     def __init__(self, config: A2CConfig, agent: ActorCritic):
-        optimizer = RMSprop(agent.params, agent.grads, config.learning_rate, config.rms_alpha, config.rms_eps)
+        if config.optimizer == "adam":
+            optimizer = Adam(agent.params, agent.grads, config.learning_rate, eps=config.adam_eps)
+        else:
+            lr, alpha, eps = config.learning_rate, config.rms_alpha, config.rms_eps
+            optimizer = RMSprop(agent.params, agent.grads, lr, alpha, eps)
         super().__init__(config, optimizer)
 
     def update(

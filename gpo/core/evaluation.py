@@ -30,9 +30,17 @@ def evaluate_together(
     ``seeds`` for all: the agents start their episodes from the same states), the k policies
     computed as one batch at every step. Each agent's numbers are exactly what it gets evaluated
     alone; agents whose episode has ended wait for the others."""
-    k = len(agents)
+    return evaluate_stacked(StackedPolicies(agents), envs, n_episodes, seeds)
+
+
+def evaluate_stacked(
+    policies, envs: Sequence[gym.Env], n_episodes: int, seeds: int | Sequence[int]
+) -> list[tuple[list[float], int]]:
+    """:func:`evaluate_together` for any k deterministic policies computed as one batch:
+    ``policies.mean_action`` maps raw states (k, 1, O) to actions (k, 1, A) (GPO's hybrids π_H,
+    ``gpo.dagger.Hybrids``, as well as members' networks)."""
+    k = len(envs)
     seeds = [seeds] * k if isinstance(seeds, int) else list(seeds)
-    policies = StackedPolicies(agents)
     low, high = envs[0].action_space.low, envs[0].action_space.high
     # Each env stepped as LockstepEnvs steps it (gym.make's wrappers and gymnasium's per-step Python
     # skipped where gpo.core.task_step applies, the same transitions); it resets an env whose episode

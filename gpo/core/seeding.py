@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-PHASES = {"init": 0, "mutation": 1, "crossover": 2, "evaluation": 3}
+PHASES = {"init": 0, "mutation": 1, "crossover": 2, "evaluation": 3, "hybrid-evaluation": 4}
 
 
 def derive_seed(seed: int, phase: str, *keys: int) -> int:

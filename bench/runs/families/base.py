@@ -60,7 +60,7 @@ class CostParts:
     """What a run does, priced by ``bench.runs.planning``: training env steps of one step-cost
     kind, crossover env steps, and evaluations (deterministic episodes' batches)."""
 
-    kind: str  # a row of the step-cost table: population, joint, ppo-kl, ppo or a2c
+    kind: str  # a row of the step-cost table (``bench.runs.planning.KINDS``)
     training_steps: int
     crossover_steps: int
     evaluations: int
@@ -98,7 +98,7 @@ class Family:
 
     def cost_kind(self, config: Any) -> str:
         """The step-cost kind its training steps are priced at: a population's members in lockstep
-        (``population``), or A2C's own. Cheap for any size (``planning.size_error`` asks it first)."""
+        (``population``), or an A2C's own. Cheap for any size (``planning.size_error`` asks it first)."""
         return learner_kind(config.learner, "population")
 
     def cost_parts(self, config: Any) -> CostParts:
@@ -111,7 +111,10 @@ def evaluations(budget: int, every: int) -> int:
 
 
 def learner_kind(learner: Any, otherwise: str) -> str:
-    """The step-cost kind of a learner: A2C's own, else ``otherwise``."""
+    """The step-cost kind of a learner: an A2C's own (the paper's Adam A2C, one step a batch, or
+    SB3's RMSprop A2C, a step every few env steps), else ``otherwise``."""
     from gpo.core.a2c import A2CConfig
 
-    return "a2c" if isinstance(learner, A2CConfig) else otherwise
+    if isinstance(learner, A2CConfig):
+        return "a2c-sb3" if learner.optimizer == "rmsprop" else "a2c"
+    return otherwise

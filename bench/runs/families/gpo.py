@@ -49,9 +49,11 @@ class GPOFamily(Family):
     def cost_parts(self, config: GPOConfig) -> CostParts:
         m = config.population
         crossovers = (config.rounds - 1) * m
-        # every member on the schedule and at phase ends, every child once after its crossover
+        # every member on the schedule and at phase ends, every child once after its crossover,
+        # and each state-space crossover's hybrid π_H once (its return in the crossovers table)
         count = m * evaluations_per_member(config)
-        count += crossovers if config.crossover is not None else 0
+        if config.crossover is not None:
+            count += crossovers * (2 if config.crossover.kind == "state" else 1)
         return CostParts(
             self.cost_kind(config),
             m * config.mutation_steps_per_policy,
