@@ -68,6 +68,23 @@ def test_every_shipped_suite_loads_and_the_paper_suites_have_their_shape():
         (("rounds = 2", "rounds = 2\neval_episodes = 0"), "eval_episodes: expected an integer >= 1"),
         (("rounds = 2", "rounds = 2\ntraining_dtype = 'half'"), "training_dtype: expected one of float64"),
         (('["ppo"]', '["gpo"]'), "gpo/InvertedPendulum-v5/seed0: steps_per_policy (2048) is too small for 2"),
+    ],
+)
+def test_a_bad_suite_is_rejected_naming_the_field(tmp_path, change, message):
+    body = GOOD
+    for old, new in change if isinstance(change[0], tuple) else (change,):
+        body = body.replace(old, new)
+    path = write_suite(tmp_path, body)
+    with pytest.raises(SuiteError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+        load_suite(str(path))
+    result = gpo_bench("run", "--suite", str(path), "--results", str(tmp_path / "r"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
         (("rounds = 2", "rounds = 2\n[learner]\nlearnig_rate = 1e-3"), "learner.learnig_rate: not a setting"),
         (
             ("rounds = 2", "rounds = 2\n[learner]\nlearning_rate = -1e-3"),
@@ -93,16 +110,13 @@ def test_every_shipped_suite_loads_and_the_paper_suites_have_their_shape():
         ),
     ],
 )
-def test_a_bad_suite_is_rejected_naming_the_field(tmp_path, change, message):
+def test_a_bad_learner_setting_is_rejected_naming_it(tmp_path, change, message):
+    """As every bad suite (the command line's one-line refusal is checked above for the others)."""
     body = GOOD
     for old, new in change if isinstance(change[0], tuple) else (change,):
         body = body.replace(old, new)
-    path = write_suite(tmp_path, body)
     with pytest.raises(SuiteError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
-        load_suite(str(path))
-    result = gpo_bench("run", "--suite", str(path), "--results", str(tmp_path / "r"))
-    assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr
-    assert not (tmp_path / "r").exists()
+        load_suite(str(write_suite(tmp_path, body)))
 
 
 def test_a_learner_setting_reaches_every_runs_learner_and_a_list_of_them_names_the_runs(tmp_path):
