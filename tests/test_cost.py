@@ -190,8 +190,12 @@ def test_measuring_one_tasks_step_costs_merges_it_into_the_table_and_keeps_the_o
     kind_only = json.loads(table.read_text())
     assert kind_only["train"]["a2c"]["Ant-v5"] == kind_only["train"]["a2c"]["Hopper-v5"] == 4e-3
     assert {k: v for k, v in kind_only.items() if k not in ("train", "by_kind")} == {
-        k: v for k, v in after.items() if k != "train"
+        k: v for k, v in after.items() if k not in ("train", "by_kind")
     }
+    kept = {
+        t: p for t, p in after.get("by_kind", {}).get("a2c", {}).items() if t not in ("Ant-v5", "Hopper-v5")
+    }
+    assert all(kind_only["by_kind"]["a2c"][t] == p for t, p in kept.items())  # other tasks' rows keep theirs
     assert all(kind_only["train"][k] == after["train"][k] for k in KINDS if k != "a2c")
     provenance = kind_only["by_kind"]["a2c"]["Ant-v5"]
     assert provenance["command"] == "python -m bench.perf costs --env Ant-v5 --env Hopper-v5 --kind a2c"
