@@ -169,55 +169,38 @@ def sb3_model(env_id: str, seed: int, learner: str = "ppo"):
     2 × 64 tanh networks with orthogonal init, log σ₀ = 0, and VecNormalize for the same
     observation normalisation and reward scaling. ``learner="a2c-sb3"``: SB3's A2C with
     ``A2CConfig.sb3()``'s settings (its own defaults) on the same networks and normalisation."""
+    from stable_baselines3 import A2C as SB3A2C
     from stable_baselines3 import PPO as SB3PPO
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize
 
-    net = {"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "log_std_init": 0.0}
-    if learner == "a2c-sb3":
-        from stable_baselines3 import A2C as SB3A2C
+    from gpo.core.a2c import A2CConfig
 
-        from gpo.core.a2c import A2CConfig
-
-        a2c = A2CConfig.sb3()
-        venv = VecNormalize(make_vec_env(env_id, n_envs=a2c.n_envs, seed=seed), gamma=a2c.gamma)
-        return SB3A2C(
-            "MlpPolicy",
-            venv,
-            learning_rate=a2c.learning_rate,
-            n_steps=a2c.n_steps,
-            gamma=a2c.gamma,
-            gae_lambda=a2c.gae_lambda,
-            ent_coef=a2c.ent_coef,
-            vf_coef=a2c.vf_coef,
-            max_grad_norm=a2c.max_grad_norm,
-            rms_prop_eps=a2c.rms_eps,
-            use_rms_prop=True,
-            normalize_advantage=a2c.normalize_advantage,
-            policy_kwargs=net,
-            device="cpu",
-            seed=seed,
-            verbose=0,
-        )
-    cfg = PPOConfig()
+    cfg = A2CConfig.sb3() if learner == "a2c-sb3" else PPOConfig()
     venv = VecNormalize(make_vec_env(env_id, n_envs=cfg.n_envs, seed=seed), gamma=cfg.gamma)
+    shared = {
+        "learning_rate": cfg.learning_rate,
+        "n_steps": cfg.n_steps,
+        "gamma": cfg.gamma,
+        "gae_lambda": cfg.gae_lambda,
+        "ent_coef": cfg.ent_coef,
+        "vf_coef": cfg.vf_coef,
+        "max_grad_norm": cfg.max_grad_norm,
+        "policy_kwargs": {"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "log_std_init": 0.0},
+        "device": "cpu",
+        "seed": seed,
+        "verbose": 0,
+    }
+    if learner == "a2c-sb3":
+        own = {
+            "rms_prop_eps": cfg.rms_eps,
+            "use_rms_prop": True,
+            "normalize_advantage": cfg.normalize_advantage,
+        }
+        return SB3A2C("MlpPolicy", venv, **own, **shared)
+    batch_size = cfg.n_steps * cfg.n_envs // cfg.n_minibatches
     return SB3PPO(
-        "MlpPolicy",
-        venv,
-        n_steps=cfg.n_steps,
-        batch_size=cfg.n_steps * cfg.n_envs // cfg.n_minibatches,
-        n_epochs=cfg.n_epochs,
-        learning_rate=cfg.learning_rate,
-        gamma=cfg.gamma,
-        gae_lambda=cfg.gae_lambda,
-        clip_range=cfg.clip_coef,
-        ent_coef=cfg.ent_coef,
-        vf_coef=cfg.vf_coef,
-        max_grad_norm=cfg.max_grad_norm,
-        policy_kwargs=net,
-        device="cpu",
-        seed=seed,
-        verbose=0,
+        "MlpPolicy", venv, batch_size=batch_size, n_epochs=cfg.n_epochs, clip_range=cfg.clip_coef, **shared
     )
 
 
