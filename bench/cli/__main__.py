@@ -1,0 +1,5 @@
+"""``python -m bench.cli``: the ``gpo-bench`` command."""
+
+from bench.cli import main
+
+raise SystemExit(main())
