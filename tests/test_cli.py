@@ -46,6 +46,15 @@ def gpo_bench(*args: str) -> subprocess.CompletedProcess:
         ),
         (["--algo", "a2c-sb3", "--steps", "1002"], "multiple of n_envs (4)"),
         (["--training-dtype", "float16"], "--training-dtype: expected float64 or float32, got 'float16'"),
+        (
+            ["--algo", "a2c", "--learner", "learning_rate=-1"],
+            "--learner learning_rate: learning_rate must be > 0",
+        ),
+        (
+            ["--algo", "a2c", "--learner", "kl_target=0.01"],
+            "--learner kl_target: not a setting of a2c's learner",
+        ),
+        (["--learner", "learning_rate"], "--learner: expected FIELD=VALUE with a TOML value"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, message):
@@ -80,10 +89,12 @@ def test_train_writes_a_finished_run_and_a_rerun_leaves_it_alone(tmp_path):
         "--out",
         str(out),
     ]
-    first = gpo_bench(*args)
+    first = gpo_bench(*args, "--learner", "learning_rate=3e-4", "--learner", "n_epochs=4")
     assert first.returncode == 0, first.stderr
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "done" and run["family"] == "gpo" and run["versions"]["numpy"]
+    # the learner settings reach the run's learner, as a suite's [learner] table's do
+    assert (run["config"]["learner"]["learning_rate"], run["config"]["learner"]["n_epochs"]) == (3e-4, 4)
     assert isinstance(run["cpu"]["model"], str) and "SSE2" in run["cpu"]["simd"]  # what rounding depends on
     curve = pd.read_parquet(out / "curve.parquet")
     assert curve["env_steps"].iloc[-1] == 2 * 12288
@@ -91,10 +102,10 @@ def test_train_writes_a_finished_run_and_a_rerun_leaves_it_alone(tmp_path):
     assert is_done(out)
 
     stamp = (out / "curve.parquet").stat().st_mtime_ns
-    again = gpo_bench(*args)
+    again = gpo_bench(*args, "--learner", "learning_rate=3e-4", "--learner", "n_epochs=4")
     assert again.returncode == 0 and "nothing to do" in again.stdout
     assert (out / "curve.parquet").stat().st_mtime_ns == stamp
-    forced = gpo_bench(*args, "--force")
+    forced = gpo_bench(*args, "--learner", "learning_rate=3e-4", "--learner", "n_epochs=4", "--force")
     assert forced.returncode == 0 and (out / "curve.parquet").stat().st_mtime_ns != stamp
     rerun = pd.read_parquet(out / "curve.parquet")  # same seed, same numbers (but wall time)
     times = [c for c in curve.columns if "seconds" in c]

@@ -37,6 +37,11 @@ def train(
     training_dtype: str = typer.Option(
         "float64", help=f"precision of the learners' network passes: {' or '.join(TRAINING_DTYPES)}"
     ),
+    learner: list[str] = typer.Option(
+        None,
+        "--learner",
+        help="FIELD=VALUE: a learner setting as a suite's [learner] table has it (repeatable)",
+    ),
     out: Path = typer.Option(Path("results/train"), help="folder for curve.parquet and run.json"),
     force: bool = typer.Option(False, "--force", help="overwrite a finished run"),
     tensorboard: bool = typer.Option(False, "--tensorboard", help=TENSORBOARD_HELP),
@@ -73,6 +78,7 @@ def train(
 
     options = {"population": population, "workers": workers, "rounds": rounds}
     options |= {"eval_every_steps": eval_every_steps, "eval_episodes": eval_episodes}
+    options["learner_settings"] = learner_settings(learner or [], algo)
     try:  # the configuration and its size, refused before anything is written
         too_large = size_error(build_run(algo, env, steps, seed, **options, training_dtype=training_dtype))
     except ValueError as error:
@@ -110,6 +116,7 @@ def train(
             eval_every_steps=eval_every_steps,
             eval_episodes=eval_episodes,
             training_dtype=training_dtype,
+            learner_settings=options["learner_settings"],
         )
     except ValueError as error:  # configuration rejected on construction
         raise BadInput(str(error)) from None
@@ -119,3 +126,31 @@ def train(
         display.close()
     final = (read_run(out) or {}).get("final", {})
     typer.echo(f"done: {out}  eval return {one_decimal(final.get('eval_return'))}")
+
+
+def learner_settings(given: list[str], algo: str) -> dict:
+    """``--learner FIELD=VALUE`` options as the learner settings of one run, each value read as
+    TOML reads it and checked as a suite's ``[learner]`` table is (``bench.runs.suite``)."""
+    import tomllib
+
+    from bench.runs.suite import SuiteError, learner_table
+
+    table = {}
+    for item in given:
+        name, _, value = item.partition("=")
+        try:
+            table[name.strip()] = tomllib.loads(f"v = {value}")["v"] if name.strip() and value else None
+        except tomllib.TOMLDecodeError:
+            table[name.strip()] = None
+        if table[name.strip()] is None:
+            raise BadInput(
+                f"--learner: expected FIELD=VALUE with a TOML value (learning_rate=3e-4), got {item!r}"
+            )
+    try:
+        settings = learner_table(table, (algo,))
+    except SuiteError as error:
+        raise BadInput(f"--learner {str(error).removeprefix('learner.')}") from None
+    for name, values in settings:
+        if len(values) != 1:
+            raise BadInput(f"--learner {name}: one value for one run, got {len(values)}")
+    return {name: values[0] for name, values in settings}

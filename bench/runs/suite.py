@@ -362,7 +362,7 @@ def _label_value(value) -> str:
     return format(value, "g") if isinstance(value, float) else str(value)
 
 
-def _learner(value, algorithms: tuple[str, ...]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+def learner_table(value, algorithms: tuple[str, ...]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
     """``[learner]``: field -> a value or a non-empty list of values, each a field of every
     algorithm's learner configuration, of its type, and accepted by it (built to check)."""
     if not isinstance(value, dict):
@@ -464,7 +464,7 @@ def load_suite(name_or_path: str) -> Suite:
         eval_every_steps=_int("eval_every_steps", data.get("eval_every_steps", EVAL_EVERY_STEPS), 0),
         eval_episodes=_int("eval_episodes", data.get("eval_episodes", EVAL_EPISODES), 1),
         training_dtype=_choice("training_dtype", data.get("training_dtype", "float64"), TRAINING_DTYPES),
-        learner=_learner(data.get("learner", {}), algorithms),
+        learner=learner_table(data.get("learner", {}), algorithms),
     )
     suite.validate()
     return suite
