@@ -93,6 +93,13 @@ def run(
     too_large = suite_size_error(chosen.configurations())
     if too_large is not None and not dry_run:  # a dry run prices any size, and says so below
         raise BadInput(too_large)
+    if executor == "slurm" and too_large is None:
+        from bench.runs.planning import StepCosts, safe_point_error
+
+        if error := safe_point_error(
+            chosen.configurations(), time_min, cpus_per_task, StepCosts.for_this_machine()[0]
+        ):
+            raise BadInput(error)
     from bench.runs.suite import MAX_RUNS
 
     if dry_run and chosen.size() > MAX_RUNS:

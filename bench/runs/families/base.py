@@ -104,6 +104,19 @@ class Family:
     def cost_parts(self, config: Any) -> CostParts:
         raise NotImplementedError
 
+    # Where a run can save its state (a checkpoint a requeued or resumed attempt starts from): a
+    # learner iteration's end for one policy and for Single's members in lockstep.
+    safe_point = "a learner iteration's end"
+
+    def safe_points(self, config: Any) -> int:
+        """How many safe points the run passes, evenly spread over it (``planning`` divides its
+        cost by them: the longest a time-limited attempt must train before it can save)."""
+        learner = config.learner
+        return max(
+            1,
+            -(-self.env_steps(config) // (learner.n_steps * learner.n_envs * self.parallel_members(config))),
+        )
+
 
 def evaluations(budget: int, every: int) -> int:
     """Evaluations of one policy over ``budget`` steps on the schedule (and one at the end)."""

@@ -46,6 +46,11 @@ class GPOFamily(Family):
     def parallel_members(self, config: GPOConfig) -> int:
         return config.population
 
+    safe_point = "a round's end"
+
+    def safe_points(self, config: GPOConfig) -> int:
+        return config.rounds  # GPO saves between rounds only (issue #45: within a round, not yet)
+
     def cost_parts(self, config: GPOConfig) -> CostParts:
         m = config.population
         crossovers = (config.rounds - 1) * m
