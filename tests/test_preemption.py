@@ -54,3 +54,37 @@ def test_outside_a_job_nothing_is_taken_over():
         assert not Preemption().install()
     finally:
         signal.signal(signal.SIGUSR2, previous)
+
+
+@pytest.mark.parametrize("requeued", [True, False])
+def test_an_attempt_broken_after_its_job_was_requeued_is_requeued_not_failed(
+    tmp_path, monkeypatch, submitits_handler, requeued
+):
+    """Issue #45: the watchdog requeued the job (no safe point in time), then the limit's kill
+    stopped the run's member workers and the run raised BrokenProcessPool. That attempt is a
+    requeued one (``run.json`` and the exception the job leaves with), never a failure; the same
+    error without a requeue is a failure, as before."""
+    import json
+    from concurrent.futures.process import BrokenProcessPool
+
+    from bench.runs import preemption as preemption_module
+    from bench.runs import runner
+
+    pending = Preemption()
+    pending.install(grace=0.01)
+    if requeued:
+        os.kill(os.getpid(), signal.SIGUSR2)
+        time.sleep(0.2)  # the watchdog hands over (submitit's stand-in counts it)
+        assert pending.handed_over and submitits_handler == [signal.SIGUSR2]
+    monkeypatch.setattr(preemption_module, "current", pending)
+
+    def broken(spec, checkpointer, algo):
+        raise BrokenProcessPool("a process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(runner, "execute", broken)
+    out = tmp_path / "run"
+    with pytest.raises(Requeued if requeued else BrokenProcessPool):
+        runner.run_one("ppo", "InvertedPendulum-v5", 2048, 0, out)
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == ("requeued" if requeued else "failed")
+    assert (record["error"] is None) == requeued

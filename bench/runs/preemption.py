@@ -60,6 +60,12 @@ class Preemption:
         signal.signal(signal.SIGUSR2, flag)
         return True
 
+    @property
+    def handed_over(self) -> bool:
+        """Whether this job has been requeued already (at a safe point, or by the watchdog)."""
+        with self._lock:
+            return self._handed
+
     def _hand_over_from_watchdog(self) -> None:
         # No safe point in time: requeue now (submitit's handler exits only this thread); the run
         # goes on until SLURM stops it and resumes from its last checkpoint.

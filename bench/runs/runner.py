@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.artifacts.policies import POLICIES_FILE, save_policies
+from bench.runs import preemption
 from bench.runs.algorithms import RunSpec, build_run
 from bench.runs.checkpoint import TorchCheckpointer
 from bench.runs.lease import claim, live_owner
@@ -141,6 +142,14 @@ def run_one(
             write_json(out / RUN_FILE, {**record, **ended, **attempt_outcome(error), "resumes": resumes()})
             if board is not None:
                 board.close()
+            stopped = type(error).__name__ == "UncompletedJobError"
+            if preemption.current.handed_over and not isinstance(error, Requeued) and not stopped:
+                # The job is requeued already; what ended this attempt is the limit it was
+                # requeued for (SLURM stopping its member workers: BrokenProcessPool), so it leaves
+                # as a requeued attempt, never as a failure the launcher would report.
+                raise Requeued(
+                    f"requeued by SLURM; the attempt then ended with {type(error).__name__}"
+                ) from error
             raise
         for name, frame in tables.items():
             write_parquet(out / name, frame)
@@ -175,13 +184,15 @@ def run_one(
 
 def attempt_outcome(error: BaseException) -> dict:
     """How an attempt that did not finish ended, for ``run.json``: ``requeued`` (SLURM's time
-    limit or preemption, after a checkpoint: the job waits in the queue for its next attempt),
+    limit or preemption: the job waits in the queue for its next attempt, which resumes from the
+    last checkpoint; whatever else the limit's kill then raised, a broken pool of member workers),
     ``stopped`` (the time limit came more often than the job may be requeued: ``gpo-bench run``
     resumes it), else ``failed``."""
-    if isinstance(error, Requeued):
-        return {"status": "requeued", "requeued": now(), "error": None}
     if type(error).__name__ == "UncompletedJobError" and "timed-out too many times" in str(error):
         return {"status": "stopped", "error": "the SLURM time limit came more often than it may be requeued"}
+    if isinstance(error, Requeued) or preemption.current.handed_over:
+        # requeued at a safe point, or by the watchdog before the limit ended the attempt
+        return {"status": "requeued", "requeued": now(), "error": None}
     return {"status": "failed", "error": repr(error)}
 
 
