@@ -11,6 +11,12 @@ At the end, the member is evaluated with its deterministic mean action (steps no
 its share of the population); with ``neighbours`` it runs all members together for data sharing
 (``gpo.data_sharing``): every iteration all members collect, then each updates on its own samples
 and its neighbours'.
+
+A phase can stop after any learner iteration and go on later (``iterations``, ``snapshots``):
+each member's snapshot holds its state, its trainer's (random streams, environments, the phase's
+rows so far) and its episodes in progress, so the phase ends with the numbers of an unstopped
+one. GPO saves a run there (``GPO.run``), so a time-limited attempt loses at most what it
+trained since the last such point, not a whole round.
 """
 
 from __future__ import annotations
@@ -22,6 +28,13 @@ from gpo.core.seeding import derive_seed
 from gpo.core.trainer import TrainConfig, Trainer, collect_all, update_all
 from gpo.data_sharing import shared_batch
 from gpo.population import EPISODES, Member, PopulationSpec, evaluate_members
+
+
+@dataclass
+class Paused:
+    """A member stopped after a learner iteration of its mutation phase (``mutate_group``)."""
+
+    snapshot: dict  # its state ("member"), its trainer's ("trainer") and its episodes in progress
 
 
 @dataclass
@@ -66,6 +79,21 @@ def _start(
     if spec.continue_episodes and EPISODES in state:
         trainer.collector.load_state_dict(state[EPISODES])
     return member, trainer
+
+
+def _pause(member: Member, trainer: Trainer) -> Paused:
+    snapshot = {
+        "member": member.state_dict(),
+        "partial": member.trajectories.partial_state(),
+        "trainer": trainer.state_dict(),
+    }
+    trainer.close()
+    return Paused(snapshot)
+
+
+def _resume(member: Member, trainer: Trainer, snapshot: dict) -> None:
+    trainer.load_state_dict(snapshot["trainer"])  # agent and learner too: they are the member's
+    member.trajectories.load_partial_state(snapshot["partial"])
 
 
 def _record(member: Member, trainer: Trainer) -> None:
@@ -123,19 +151,31 @@ def mutate_group(
     eval_episodes: int,
     steps_before: int = 0,
     neighbours: list[list[int]] | None = None,
-) -> list[MutationResult]:
+    snapshots: list[dict] | None = None,
+    iterations: int | None = None,
+) -> list[MutationResult] | list[Paused]:
     """``mutate`` for the members in ``slots``, in lockstep: their environments step together and
     their policies are computed as one batch (``gpo.core.batched``). Each member's result is exactly
     the one it gets mutated alone, so how members are grouped over workers changes nothing.
     With ``neighbours`` (data sharing), member i of the group also learns from the rollouts of
-    the group's members ``neighbours[i]``."""
+    the group's members ``neighbours[i]``.
+
+    ``snapshots`` (of ``Paused`` members) go on with a phase stopped earlier, in place of
+    ``states``; with ``iterations``, the phase stops once its members have run that many learner
+    iterations and each is returned ``Paused`` (unless the phase ended first)."""
+    if snapshots is not None:
+        states = [snapshot["member"] for snapshot in snapshots]
     started = [
         _start(s, spec, steps, run_seed, round_index, slot, eval_episodes, steps_before)
         for s, slot in zip(states, slots)
     ]
     trainers = [trainer for _, trainer in started]
     try:
+        for (member, trainer), snapshot in zip(started, snapshots or ()):
+            _resume(member, trainer, snapshot)
         while not trainers[0].done:
+            if iterations is not None and trainers[0].iteration >= iterations:
+                return [_pause(member, trainer) for member, trainer in started]
             rollouts = collect_all(trainers)
             for member, trainer in started:
                 _record(member, trainer)

@@ -114,6 +114,23 @@ class TrajectoryBuffer:
         self.recent = np.asarray(state["recent"])
         self._partial = None
 
+    def partial_state(self) -> dict:
+        """The episodes in progress, which ``state_dict`` leaves out (a phase's end forgets them):
+        what a member stopped in the middle of its mutation phase needs to go on stitching."""
+        if self._partial is None:
+            return {"partial": None, "partial_return": None}
+        return {
+            "partial": [[part.copy() for part in parts] for parts in self._partial],
+            "partial_return": self._partial_return.copy(),
+        }
+
+    def load_partial_state(self, state: dict) -> None:
+        if state["partial"] is None:
+            self._partial = self._partial_return = None
+            return
+        self._partial = [[np.asarray(part) for part in parts] for parts in state["partial"]]
+        self._partial_return = np.asarray(state["partial_return"], float).copy()
+
 
 class Member:
     """A policy of the population with its learner and its recent experience."""

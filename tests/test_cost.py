@@ -217,40 +217,47 @@ def test_refusing_a_size_no_one_means_never_counts_its_evaluations(monkeypatch):
 
 
 def test_a_time_limit_shorter_than_a_runs_stretch_between_safe_points_is_refused(tmp_path):
-    """GPO saves only at a round's end, so SLURM attempts that train less than a round never save
-    anything (issue #45): refused in one line naming the run and the shortest limit that works;
-    a plain run saves at every learner iteration and passes."""
+    """A run saves only at its safe points (GPO: after learner iterations about every
+    SEGMENT_SECONDS within a mutation phase, and at a round's end, none within a crossover phase),
+    so SLURM attempts that train less than the longest stretch between two never save anything
+    (issue #45): refused in one line naming the run and the shortest limit that works; a plain
+    run saves at every learner iteration and passes."""
     import math
-    import shutil
 
     from bench.runs.planning import START_SECONDS, safe_point_error, speedup
+    from gpo.gpo import SEGMENT_SECONDS
 
     suite = tmp_path / "limited.toml"
     suite.write_text(
         'algorithms = ["gpo", "ppo-kl"]\nenvs = ["HalfCheetah-v5"]\nseeds = 2\n'
-        "steps_per_policy = 1_000_000\npopulation = 4\nrounds = 4\n"
+        "steps_per_policy = 1_000_000\npopulation = 8\nrounds = 2\n"
     )
     configurations = load_suite(str(suite)).configurations()
-    gpo = build_run("gpo", "HalfCheetah-v5", 1_000_000, 0, population=4, rounds=4)
-    stretch = sum(run_seconds(gpo, COSTS).values()) / 4 / speedup(2)  # a round, on 2 member workers
+    gpo = build_run("gpo", "HalfCheetah-v5", 1_000_000, 0, population=8, rounds=2)
+    parts = run_seconds(gpo, COSTS)
+    iterations = gpo.config.mutation_steps_per_policy // 2048
+    # a mutation segment, then a crossover phase with its evaluations, on 2 member workers
+    stretch = max(SEGMENT_SECONDS, parts["training"] / iterations / speedup(2))
+    stretch += (parts["crossover"] + parts["evaluation"]) / 2 / speedup(2)
     shortest = math.ceil((stretch + 90 + START_SECONDS) / 60)
+    assert shortest > 3  # the crossover phase is the long stretch here
     error = safe_point_error(configurations, shortest - 1, cpus=2, costs=COSTS)
     assert error is not None and error.startswith(
         f"--time-min {shortest - 1} is too short for gpo/HalfCheetah-v5"
     )
-    assert "at a round's end" in error and error.endswith(f"this suite needs --time-min >= {shortest}")
+    assert "learner iterations within its mutation phases" in error
+    assert error.endswith(f"this suite needs --time-min >= {shortest}")
     assert safe_point_error(configurations, shortest, cpus=2, costs=COSTS) is None
     plain = [(run, n) for run, n in configurations if run.algo == "ppo-kl"]
     assert safe_point_error(plain, 3, cpus=2, costs=COSTS) is None  # an iteration is seconds
-    if shutil.which("sbatch"):  # the command refuses before anything is submitted
-        refused = subprocess.run(
-            [sys.executable, "-m", "bench.cli", "run", "--suite", str(suite), "--executor", "slurm"]
-            + ["--time-min", "3", "--results", str(tmp_path / "r")],
-            capture_output=True,
-            text=True,
-        )
+    # the command refuses before anything is priced or submitted (a dry run, to be sure of it)
+    refused = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "run", "--suite", str(suite), "--executor", "slurm", "--dry-run"]
+        + ["--time-min", "3", "--results", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+    )
+    if "no SLURM here" not in refused.stderr:  # sbatch is installed (CI, this machine)
         assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
-        assert (
-            "is too short for gpo/HalfCheetah-v5: it saves its state only at a round's end" in refused.stderr
-        )
-        assert not (tmp_path / "r").exists()
+        assert "--time-min 3 is too short for gpo/HalfCheetah-v5" in refused.stderr
+    assert not (tmp_path / "r").exists()

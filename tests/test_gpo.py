@@ -8,6 +8,7 @@ from gpo.core.policy import ActorCritic, PolicyConfig
 from gpo.core.ppo import PPOConfig
 from gpo.crossover import CrossoverConfig
 from gpo.dagger import DAggerConfig
+from gpo.data_sharing import DataSharingConfig
 from gpo.gpo import GPO, GPOConfig
 from gpo.selection import SelectionConfig, beta_at, divergence_matrix, select_pairs
 
@@ -259,3 +260,49 @@ def test_gpo_learns_inverted_pendulum():
     run = GPO(config).run()
     assert run.rounds[-1]["best_eval_return"] >= 900
     assert run.rounds[0]["mean_return"] < 100  # it did have to learn
+
+
+class MemoryCheckpointer:
+    """Keeps the last state offered; ``stop_after`` offers, it stops the run as a kill would."""
+
+    def __init__(self, stop_after: int | None = None):
+        import copy
+
+        self.copy, self.saved, self.offers, self.within, self.stop_after = (
+            copy.deepcopy,
+            None,
+            0,
+            0,
+            stop_after,
+        )
+
+    def load(self, name):
+        return self.copy(self.saved)
+
+    def offer(self, name, state):
+        self.offers += 1
+        self.saved = self.copy(state())
+        self.within += self.saved["phase"] is not None
+        if self.offers == self.stop_after:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("overrides", [{"workers": 2}, {"data_sharing": DataSharingConfig(enabled=True)}])
+def test_a_run_stopped_within_a_mutation_phase_resumes_with_the_bits_of_an_unstopped_one(overrides):
+    """Issue #45: a saved GPO run offers its state after learner iterations within each mutation
+    phase, not only at round ends; stopped at such a point (here the fifth, inside round 0 or 1)
+    and resumed, it ends with exactly the numbers of a run never stopped, over member workers and
+    with data sharing's neighbourhoods alike."""
+    config = tiny(learner=PPOConfig.kl_penalty(n_steps=64), eval_every_steps=300, **overrides)
+    unstopped = GPO(config).run()
+    saved = MemoryCheckpointer(stop_after=5)
+    with pytest.raises(KeyboardInterrupt):
+        GPO(config).run(saved, segment_seconds=0.0)  # a safe point after every iteration
+    assert saved.saved["phase"] is not None and saved.within == 5  # stopped within a phase
+    resumed = GPO(config).run(saved, segment_seconds=0.0)
+    assert comparable(resumed) == comparable(unstopped)
+    whole = MemoryCheckpointer()
+    GPO(config).run(whole, segment_seconds=0.0)
+    # it went on from the fifth safe point: the two attempts offered what one whole run offers
+    assert saved.offers == whole.offers > 5 and resumed.phase is None

@@ -228,7 +228,7 @@ def attempts_needed(spec: RunSpec, time_min: int, costs: StepCosts | None = None
 
 def safe_point_error(configurations, time_min: int, cpus: int, costs: StepCosts | None = None) -> str | None:
     """Why SLURM attempts of ``time_min`` minutes could never save a run's state, or None: a run
-    saves only at its safe points (``Family.safe_points``), so an attempt that trains less than
+    saves only at its safe points (``Family.safe_point_stretch``), so an attempt that trains less than
     the stretch between two of them ends without a checkpoint, and every requeue starts again from
     the same place. ``configurations``: (run, seeds) pairs (``Suite.configurations``); each run
     has ``cpus`` member workers at most. By the cost model, so a necessary condition only."""
@@ -241,7 +241,7 @@ def safe_point_error(configurations, time_min: int, cpus: int, costs: StepCosts 
     def stretch(spec: RunSpec) -> float:
         family, config = spec.family, spec.config
         workers = min(cpus, family.parallel_members(config))
-        return sum(run_seconds(spec, costs).values()) / family.safe_points(config) / speedup(workers)
+        return family.safe_point_stretch(config, run_seconds(spec, costs), speedup(workers))
 
     stretches = {run.name.rsplit("/", 1)[0]: (stretch(run.spec()), run.spec()) for run, _ in configurations}
     name = max(stretches, key=lambda n: stretches[n][0])
@@ -249,7 +249,7 @@ def safe_point_error(configurations, time_min: int, cpus: int, costs: StepCosts 
     if longest <= usable:
         return None
     shortest = math.ceil((longest + warning + START_SECONDS) / 60)
-    every = f"{spec.family.safe_point}, about every {longest / 60:.1f} min here by the cost model"
+    every = f"{spec.family.safe_point}, {longest / 60:.1f} min apart at most here by the cost model"
     trains = f"{max(usable, 0) / 60:.1f} min (the limit less SLURM's {warning:.0f}-s warning and the start)"
     return (
         f"--time-min {time_min} is too short for {name}: it saves its state only at {every}, and an "

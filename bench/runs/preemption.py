@@ -4,14 +4,16 @@ SLURM warns a job before its time limit (submitit asks for SIGUSR2 90 s ahead, `
 when it preempts it. submitit's own handler checkpoints the job's callable, requeues the job and
 exits at once, wherever the run is: the run then resumes from its last periodic checkpoint, up
 to ``GPO_BENCH_CHECKPOINT_SECONDS`` old. Here the signal only raises a flag; the run's
-checkpointer sees it at its next safe point (every learner iteration; GPO's round boundaries, the
-only points where its state is whole), writes a checkpoint whatever the interval says, marks the
-run as requeued in ``run.json``, and only then hands over to submitit's handler (requeue and
-exit). So an attempt loses at most its last iteration (GPO: its last round).
+checkpointer sees it at its next safe point (every learner iteration; a GPO run's learner
+iterations about every ``gpo.gpo.SEGMENT_SECONDS`` within its mutation phases, and its rounds'
+ends), writes a checkpoint whatever the interval says, marks the run as requeued in ``run.json``,
+and only then hands over to submitit's handler (requeue and exit). So an attempt loses at most
+its last iteration (GPO: its last segment, or a crossover phase in progress).
 
-If no safe point comes within ``GRACE_SECONDS`` (a long GPO round), a watchdog thread hands over
-anyway, so the job is always requeued before SLURM kills it; that attempt then resumes from its
-last checkpoint, as before.
+If no safe point comes within ``GRACE_SECONDS`` (a long crossover phase), a watchdog thread hands
+over anyway, so the job is always requeued before SLURM kills it; that attempt then resumes from
+its last checkpoint, as before (and whatever the limit's kill then breaks, its member workers,
+leaves it requeued, not failed: ``bench.runs.runner``).
 """
 
 from __future__ import annotations

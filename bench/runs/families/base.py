@@ -108,14 +108,13 @@ class Family:
     # learner iteration's end for one policy and for Single's members in lockstep.
     safe_point = "a learner iteration's end"
 
-    def safe_points(self, config: Any) -> int:
-        """How many safe points the run passes, evenly spread over it (``planning`` divides its
-        cost by them: the longest a time-limited attempt must train before it can save)."""
+    def safe_point_stretch(self, config: Any, seconds: dict[str, float], speedup: float) -> float:
+        """The longest wall time between two of the run's safe points, from its cost by part
+        (``planning.run_seconds``) on member workers ``speedup`` times faster than one."""
         learner = config.learner
-        return max(
-            1,
-            -(-self.env_steps(config) // (learner.n_steps * learner.n_envs * self.parallel_members(config))),
-        )
+        batch = learner.n_steps * learner.n_envs * self.parallel_members(config)
+        iterations = max(1, -(-self.env_steps(config) // batch))
+        return sum(seconds.values()) / iterations / speedup
 
 
 def evaluations(budget: int, every: int) -> int:

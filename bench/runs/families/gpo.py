@@ -10,7 +10,7 @@ from bench.artifacts.policies import policies_payload
 from bench.runs.families.base import CostParts, Family, Request
 from bench.runs.results import CURVE_FILE
 from gpo.core.seeding import derive_seed
-from gpo.gpo import GPO, GPOConfig
+from gpo.gpo import GPO, SEGMENT_SECONDS, GPOConfig
 
 
 class GPOFamily(Family):
@@ -46,10 +46,18 @@ class GPOFamily(Family):
     def parallel_members(self, config: GPOConfig) -> int:
         return config.population
 
-    safe_point = "a round's end"
+    # GPO saves within its mutation phases about every SEGMENT_SECONDS (after a learner
+    # iteration) and at rounds' ends; a crossover phase has no safe point inside.
+    safe_point = "learner iterations within its mutation phases and rounds' ends"
 
-    def safe_points(self, config: GPOConfig) -> int:
-        return config.rounds  # GPO saves between rounds only (issue #45: within a round, not yet)
+    def safe_point_stretch(self, config: GPOConfig, seconds: dict[str, float], speedup: float) -> float:
+        """A segment of a mutation phase (about ``SEGMENT_SECONDS``, at least one iteration of
+        every member), then a whole crossover phase with the evaluations around it."""
+        learner = config.learner
+        iterations = max(1, config.mutation_steps_per_policy // (learner.n_steps * learner.n_envs))
+        iteration = seconds["training"] / iterations / speedup
+        between = (seconds["crossover"] + seconds["evaluation"]) / config.rounds / speedup
+        return max(SEGMENT_SECONDS, iteration) + between
 
     def cost_parts(self, config: GPOConfig) -> CostParts:
         m = config.population
