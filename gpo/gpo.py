@@ -240,29 +240,13 @@ class GPO:
             if segmented:
                 upto = done_iterations + max(1, int(segment_seconds / per_iteration) if per_iteration else 1)
             t0 = time.perf_counter()
-            if neighbours is None:
-                # Each worker mutates its members in lockstep, their networks batched (gpo.core.batched).
-                tasks = [
-                    (
-                        [self.members[s] for s in slots],
-                        self.spec,
-                        steps,
-                        cfg.seed,
-                        k,
-                        slots,
-                        cfg.eval_episodes,
-                        before,
-                        None,
-                        None if snapshots is None else [snapshots[s] for s in slots],
-                        upto,
-                    )
-                    for slots in groups(cfg.population, pool.workers)
-                ]
-                results = [result for group in pool.map(mutate_group, tasks) for result in group]
-            else:
-                slots = list(range(cfg.population))  # data sharing: all members in one lockstep group
-                results = mutate_group(
-                    self.members,
+
+            def arguments(slots: list[int], shared=None, snapshots=snapshots, upto=upto) -> tuple:
+                """``mutate_group``'s arguments for the members in ``slots``."""
+                members = [self.members[s] for s in slots]
+                kept = None if snapshots is None else [snapshots[s] for s in slots]
+                return (
+                    members,
                     self.spec,
                     steps,
                     cfg.seed,
@@ -270,10 +254,17 @@ class GPO:
                     slots,
                     cfg.eval_episodes,
                     before,
-                    neighbours,
-                    snapshots,
+                    shared,
+                    kept,
                     upto,
                 )
+
+            if neighbours is None:
+                # Each worker mutates its members in lockstep, their networks batched (gpo.core.batched).
+                tasks = [arguments(slots) for slots in groups(cfg.population, pool.workers)]
+                results = [result for group in pool.map(mutate_group, tasks) for result in group]
+            else:  # data sharing: all members in one lockstep group, with their neighbourhoods
+                results = mutate_group(*arguments(list(range(cfg.population)), neighbours))
             if not isinstance(results[0], Paused):
                 self.phase = None
                 return results, neighbours
