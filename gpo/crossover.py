@@ -46,16 +46,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-import gymnasium as gym
 import numpy as np
 
-from gpo.core.evaluation import evaluate_stacked
 from gpo.core.normalization import RunningMeanStd, standardize
 from gpo.core.policy import ActorCritic
 from gpo.core.rollout import make_vector_env
 from gpo.core.seeding import derive_seed
 from gpo.dagger import DAggerConfig, Hybrid, Hybrids, collect_trajectory, dagger_together
-from gpo.population import EPISODES, Member, PopulationSpec, evaluate_members
+from gpo.population import EPISODES, Member, PopulationSpec, evaluate_members, evaluate_on_own_envs
 from gpo.selector import SelectorConfig, train_selectors
 
 Array = np.ndarray
@@ -249,16 +247,8 @@ def evaluate_hybrids(
     stream, one for every hybrid as members share one), on environments of their own, outside
     the budget, and they draw from no generator of the run: no training number changes.
     """
-    envs = []
-    try:
-        for _ in hybrids:
-            envs.append(gym.make(spec.env_id, **spec.env_kwargs))
-        seed = derive_seed(run_seed, "hybrid-evaluation")
-        evaluated = evaluate_stacked(Hybrids(hybrids), envs, episodes, seed)
-    finally:
-        for env in envs:
-            env.close()
-    return [(float(np.mean(returns)), steps) for returns, steps in evaluated]
+    seed = derive_seed(run_seed, "hybrid-evaluation")
+    return evaluate_on_own_envs(Hybrids(hybrids), len(hybrids), spec, episodes, seed)
 
 
 @dataclass

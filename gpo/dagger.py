@@ -142,13 +142,17 @@ class Hybrids:
         self.std_x = np.stack([np.exp(h.x.log_std) for h in hybrids])[:, None, :]  # (k, 1, A)
         self.std_y = np.stack([np.exp(h.y.log_std) for h in hybrids])[:, None, :]
 
+    def _parts(self, raw_obs: Array) -> tuple[Array, Array]:
+        """π_S(x|s) (k, N) and both parents' means (2k, N, A), x's first, for raw states (k, N, O)."""
+        logits = self.selectors.mean_action(raw_obs)
+        prob_x = 1.0 / (1.0 + np.exp(logits[..., 1] - logits[..., 0]))  # as Selector.prob_x
+        return prob_x, self.parents.mean_action(np.concatenate([raw_obs, raw_obs]))
+
     def mean_action(self, raw_obs: Array) -> Array:
         """π_H acting deterministically: in each state the mean action of the parent π_S favours
         (argmax_h π_S(h|s), ``HybridTargets.picked``'s rule), (k, N, A) for raw states (k, N, O).
         What GPO's crossovers table reports as the hybrid's return (``gpo.crossover``)."""
-        logits = self.selectors.mean_action(raw_obs)
-        prob_x = 1.0 / (1.0 + np.exp(logits[..., 1] - logits[..., 0]))  # as Selector.prob_x
-        means = self.parents.mean_action(np.concatenate([raw_obs, raw_obs]))
+        prob_x, means = self._parts(raw_obs)
         return np.where((prob_x >= 0.5)[..., None], means[: self.k], means[self.k :])
 
     def sample(self, raw_obs: Array, rngs: Sequence[np.random.Generator]) -> Array:
@@ -157,10 +161,8 @@ class Hybrids:
 
     def sample_with_choice(self, raw_obs: Array, rngs: Sequence[np.random.Generator]) -> tuple[Array, Array]:
         """Actions (k, N, A) and the choices h (0 = parent x, 1 = parent y) that produced them."""
-        logits = self.selectors.mean_action(raw_obs)
-        prob_x = 1.0 / (1.0 + np.exp(logits[..., 1] - logits[..., 0]))  # as Selector.prob_x
+        prob_x, means = self._parts(raw_obs)
         pick_x = np.stack([rng.random(raw_obs.shape[1]) for rng in rngs]) < prob_x
-        means = self.parents.mean_action(np.concatenate([raw_obs, raw_obs]))
         mean = np.where(pick_x[..., None], means[: self.k], means[self.k :])
         std = np.where(pick_x[..., None], self.std_x, self.std_y)
         noise = np.stack([rng.standard_normal(m.shape) for rng, m in zip(rngs, mean)])

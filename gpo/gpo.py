@@ -232,44 +232,42 @@ class GPO:
         phase = self.phase if self.phase is not None and self.phase["round"] == k else None
         neighbours = phase["neighbours"] if phase is not None else self._sharing_neighbours()
         segmented = checkpointer is not None and segment_seconds is not None
-        # Segments grow to about segment_seconds once the first iteration has been timed.
-        done_iterations, per_iteration = (phase["iterations"] if phase else 0), None
+
+        def arguments(slots: list[int], snapshots, upto, shared=None) -> tuple:
+            """``mutate_group``'s arguments for the members in ``slots``."""
+            members = [self.members[s] for s in slots]
+            kept = None if snapshots is None else [snapshots[s] for s in slots]
+            return (
+                members,
+                self.spec,
+                steps,
+                cfg.seed,
+                k,
+                slots,
+                cfg.eval_episodes,
+                before,
+                shared,
+                kept,
+                upto,
+            )
+
+        per_iteration = None  # segments grow to about segment_seconds once an iteration is timed
         while True:
-            snapshots = phase["snapshots"] if phase is not None else None
+            done, snapshots = (phase["iterations"], phase["snapshots"]) if phase is not None else (0, None)
             upto = None
             if segmented:
-                upto = done_iterations + max(1, int(segment_seconds / per_iteration) if per_iteration else 1)
+                upto = done + (max(1, int(segment_seconds / per_iteration)) if per_iteration else 1)
             t0 = time.perf_counter()
-
-            def arguments(slots: list[int], shared=None, snapshots=snapshots, upto=upto) -> tuple:
-                """``mutate_group``'s arguments for the members in ``slots``."""
-                members = [self.members[s] for s in slots]
-                kept = None if snapshots is None else [snapshots[s] for s in slots]
-                return (
-                    members,
-                    self.spec,
-                    steps,
-                    cfg.seed,
-                    k,
-                    slots,
-                    cfg.eval_episodes,
-                    before,
-                    shared,
-                    kept,
-                    upto,
-                )
-
             if neighbours is None:
                 # Each worker mutates its members in lockstep, their networks batched (gpo.core.batched).
-                tasks = [arguments(slots) for slots in groups(cfg.population, pool.workers)]
+                tasks = [arguments(slots, snapshots, upto) for slots in groups(cfg.population, pool.workers)]
                 results = [result for group in pool.map(mutate_group, tasks) for result in group]
             else:  # data sharing: all members in one lockstep group, with their neighbourhoods
-                results = mutate_group(*arguments(list(range(cfg.population)), neighbours))
+                results = mutate_group(*arguments(list(range(cfg.population)), snapshots, upto, neighbours))
             if not isinstance(results[0], Paused):
                 self.phase = None
                 return results, neighbours
-            per_iteration = (time.perf_counter() - t0) / max(1, upto - done_iterations)
-            done_iterations = upto
+            per_iteration = (time.perf_counter() - t0) / (upto - done)
             phase = {
                 "round": k,
                 "iterations": upto,

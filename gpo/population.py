@@ -16,7 +16,8 @@ import gymnasium as gym
 import numpy as np
 
 from gpo.core.a2c import A2CConfig
-from gpo.core.evaluation import evaluate_together
+from gpo.core.batched import StackedPolicies
+from gpo.core.evaluation import evaluate_stacked
 from gpo.core.learner import Learner
 from gpo.core.policy import ActorCritic, PolicyConfig
 from gpo.core.ppo import PPOConfig
@@ -177,15 +178,23 @@ def evaluate_member(member: Member, spec: PopulationSpec, episodes: int, run_see
 def evaluate_members(
     members: list[Member], spec: PopulationSpec, episodes: int, run_seed: int
 ) -> list[tuple[float, int]]:
-    """``evaluate_member`` for several members at once (``gpo.core.evaluation.evaluate_together``):
+    """``evaluate_member`` for several members at once (``evaluate_on_own_envs``):
     mean return and steps of each, exactly as evaluated alone."""
+    policies = StackedPolicies([member.agent for member in members])
+    return evaluate_on_own_envs(policies, len(members), spec, episodes, derive_seed(run_seed, "evaluation"))
+
+
+def evaluate_on_own_envs(
+    policies, k: int, spec: PopulationSpec, episodes: int, seed: int
+) -> list[tuple[float, int]]:
+    """Mean return and steps of each of ``k`` deterministic policies computed as one batch
+    (``gpo.core.evaluation.evaluate_stacked``), each on an environment of its own reset from
+    ``seed``, closed afterwards."""
     envs = []
     try:
-        for _ in members:
+        for _ in range(k):
             envs.append(gym.make(spec.env_id, **spec.env_kwargs))
-        evaluated = evaluate_together(
-            [member.agent for member in members], envs, episodes, derive_seed(run_seed, "evaluation")
-        )
+        evaluated = evaluate_stacked(policies, envs, episodes, seed)
     finally:
         for env in envs:
             env.close()
